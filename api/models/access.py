@@ -1,0 +1,34 @@
+"""Who charges: id tags (RFID cards, app tokens, VINs) and vehicles."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from api.models.enums import IdTagKind, IdTagStatus
+
+
+class Vehicle(Model):
+    id = fields.IntField(primary_key=True)
+    vin = fields.CharField(max_length=17, null=True, unique=True)
+    plate = fields.CharField(max_length=16, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "vehicle"
+
+
+class IdTag(Model):
+    id = fields.IntField(primary_key=True)
+    tag = fields.CharField(max_length=20, unique=True)
+    """OCPP 1.6 IdToken (CiString20)."""
+    kind = fields.CharEnumField(IdTagKind, max_length=8, default=IdTagKind.RFID)
+    status = fields.CharEnumField(IdTagStatus, max_length=16, default=IdTagStatus.ACCEPTED)
+    expires_at = fields.DatetimeField(null=True)
+    parent_tag = fields.CharField(max_length=20, null=True)
+    vehicle: fields.ForeignKeyNullableRelation[Vehicle] = fields.ForeignKeyField(
+        "models.Vehicle", related_name="id_tags", null=True, on_delete=fields.SET_NULL
+    )
+    vehicle_id: int | None
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "id_tag"

@@ -1,0 +1,80 @@
+"""Charge points (piles), their connectors, and the log of what piles told us outside sessions."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from api.models.enums import ConnectorStatus, ConnectorType, RegistrationStatus
+
+
+class ChargePoint(Model):
+    id = fields.CharField(primary_key=True, max_length=48)
+    """The OCPP charge point identity (the last path segment of its WebSocket URL)."""
+    station: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Station", related_name="charge_points", null=True, on_delete=fields.RESTRICT
+    )
+    station_id: int | None
+    registration_status = fields.CharEnumField(
+        RegistrationStatus, max_length=16, default=RegistrationStatus.ACCEPTED
+    )
+    protocol = fields.CharField(max_length=16, default="")
+    """Subprotocol of the current (or last) connection, e.g. ``ocpp1.6``."""
+    vendor = fields.CharField(max_length=64, default="")
+    model = fields.CharField(max_length=64, default="")
+    serial_number = fields.CharField(max_length=64, default="")
+    firmware_version = fields.CharField(max_length=64, default="")
+    iccid = fields.CharField(max_length=32, default="")
+    imsi = fields.CharField(max_length=32, default="")
+    meter_type = fields.CharField(max_length=32, default="")
+    meter_serial_number = fields.CharField(max_length=32, default="")
+    online = fields.BooleanField(default=False)
+    last_seen_at = fields.DatetimeField(null=True)
+    connected_at = fields.DatetimeField(null=True)
+    booted_at = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(ConnectorStatus, max_length=16, default=ConnectorStatus.UNKNOWN)
+    """Status of the pile as a whole (OCPP 1.6 connectorId 0)."""
+    error_code = fields.CharField(max_length=32, default="NoError")
+    firmware_status = fields.CharField(max_length=32, default="")
+    diagnostics_status = fields.CharField(max_length=32, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "charge_point"
+
+
+class Connector(Model):
+    id = fields.IntField(primary_key=True)
+    charge_point: fields.ForeignKeyRelation[ChargePoint] = fields.ForeignKeyField(
+        "models.ChargePoint", related_name="connectors", on_delete=fields.CASCADE
+    )
+    charge_point_id: str
+    connector_no = fields.SmallIntField()
+    """OCPP connectorId (1-based)."""
+    kind = fields.CharEnumField(ConnectorType, max_length=16, default=ConnectorType.OTHER)
+    max_power_w = fields.IntField(default=0)
+    status = fields.CharEnumField(ConnectorStatus, max_length=16, default=ConnectorStatus.UNKNOWN)
+    error_code = fields.CharField(max_length=32, default="NoError")
+    vendor_error_code = fields.CharField(max_length=64, default="")
+    info = fields.CharField(max_length=64, default="")
+    status_at = fields.DatetimeField(null=True)
+    """When the pile says the status began (its clock, clamped to ours)."""
+
+    class Meta:
+        table = "connector"
+        unique_together = (("charge_point", "connector_no"),)
+
+
+class ChargePointEvent(Model):
+    """Reports a pile sends that are not part of a session: DataTransfer, firmware and diagnostics status."""
+
+    id = fields.BigIntField(primary_key=True)
+    charge_point: fields.ForeignKeyRelation[ChargePoint] = fields.ForeignKeyField(
+        "models.ChargePoint", related_name="events", on_delete=fields.CASCADE
+    )
+    charge_point_id: str
+    kind = fields.CharField(max_length=32)
+    payload = fields.JSONField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "charge_point_event"
+        indexes = (("charge_point", "received_at"),)

@@ -1,0 +1,65 @@
+"""Stored enumerations. Values are protocol-neutral words; adapters map protocol values onto them."""
+
+from enum import StrEnum
+
+
+class StationKind(StrEnum):
+    CHARGING = "charging"
+    SWAP = "swap"
+
+
+class RegistrationStatus(StrEnum):
+    ACCEPTED = "accepted"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+class ConnectorType(StrEnum):
+    GBT_DC = "gbt_dc"
+    GBT_AC = "gbt_ac"
+    CCS2 = "ccs2"
+    TYPE2 = "type2"
+    CHADEMO = "chademo"
+    OTHER = "other"
+
+
+class ConnectorStatus(StrEnum):
+    """OCPP 1.6 ChargePointStatus, the richest common vocabulary; 2.0.1 maps onto it."""
+
+    AVAILABLE = "available"
+    PREPARING = "preparing"
+    CHARGING = "charging"
+    SUSPENDED_EV = "suspended_ev"
+    SUSPENDED_EVSE = "suspended_evse"
+    FINISHING = "finishing"
+    RESERVED = "reserved"
+    UNAVAILABLE = "unavailable"
+    FAULTED = "faulted"
+    UNKNOWN = "unknown"
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+
+
+class ChargingPhase(StrEnum):
+    """Phases of a DC fast-charging session (GB/T 27930); AC sessions go straight to charging."""
+
+    HANDSHAKE = "handshake"
+    CONFIGURATION = "configuration"
+    CHARGING = "charging"
+    ENDING = "ending"
+    ENDED = "ended"
+
+
+class IdTagStatus(StrEnum):
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+
+
+class IdTagKind(StrEnum):
+    RFID = "rfid"
+    APP = "app"
+    VIN = "vin"
