@@ -1,0 +1,1 @@
+"""Charge points (piles) and connectors: registration, connection, boot, status."""

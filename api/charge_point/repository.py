@@ -1,0 +1,80 @@
+"""Every query of the charge point domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from api.models import ChargePoint, ChargePointEvent, Connector
+from api.models.enums import ConnectorType, RegistrationStatus
+
+
+async def get(charge_point_id: str) -> ChargePoint | None:
+    return await ChargePoint.get_or_none(id=charge_point_id)
+
+
+async def create_pending(charge_point_id: str) -> tuple[ChargePoint, bool]:
+    return await ChargePoint.get_or_create(
+        id=charge_point_id, defaults={"registration_status": RegistrationStatus.PENDING}
+    )
+
+
+async def create(charge_point_id: str, station_id: int | None) -> ChargePoint:
+    return await ChargePoint.create(
+        id=charge_point_id, station_id=station_id, registration_status=RegistrationStatus.ACCEPTED
+    )
+
+
+async def create_connector(charge_point_id: str, connector_no: int, kind: ConnectorType, max_power_w: int) -> Connector:
+    return await Connector.create(
+        charge_point_id=charge_point_id, connector_no=connector_no, kind=kind, max_power_w=max_power_w
+    )
+
+
+async def update(charge_point_id: str, **values: Any) -> None:
+    await ChargePoint.filter(id=charge_point_id).update(**values)
+
+
+async def mark_all_offline() -> int:
+    return await ChargePoint.filter(online=True).update(online=False)
+
+
+async def connector(charge_point_id: str, connector_no: int) -> Connector | None:
+    return await Connector.get_or_none(charge_point_id=charge_point_id, connector_no=connector_no)
+
+
+async def ensure_connector(charge_point_id: str, connector_no: int) -> Connector:
+    found, _ = await Connector.get_or_create(charge_point_id=charge_point_id, connector_no=connector_no)
+    return found
+
+
+async def update_connector(connector_id: int, **values: Any) -> None:
+    await Connector.filter(id=connector_id).update(**values)
+
+
+async def add_event(charge_point_id: str, kind: str, payload: dict[str, Any]) -> None:
+    await ChargePointEvent.create(charge_point_id=charge_point_id, kind=kind, payload=payload)
+
+
+async def list_by_ids(ids: list[str]) -> list[ChargePoint]:
+    return await ChargePoint.filter(id__in=ids)
+
+
+async def list_for_stations(station_ids: list[int]) -> list[ChargePoint]:
+    return await ChargePoint.filter(station_id__in=station_ids).order_by("id")
+
+
+async def connectors_for(charge_point_ids: list[str]) -> list[Connector]:
+    return await Connector.filter(charge_point_id__in=charge_point_ids).order_by("charge_point_id", "connector_no")
+
+
+async def connectors_by_ids(connector_ids: list[int]) -> list[Connector]:
+    return await Connector.filter(id__in=connector_ids)
+
+
+async def events(charge_point_id: str, limit: int) -> list[ChargePointEvent]:
+    return await ChargePointEvent.filter(charge_point_id=charge_point_id).order_by("-id").limit(limit)
+
+
+async def touch(charge_point_id: str, at: datetime) -> None:
+    await ChargePoint.filter(id=charge_point_id).update(last_seen_at=at)

@@ -1,0 +1,177 @@
+"""Charge point use cases: admission at the handshake, connection, boot, heartbeat and status."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from api.charge_point import repository
+from api.charge_point.dto import Admission, BootInfo, BootResult, StatusReport
+from api.charge_point.errors import ChargePointRejected, UnknownChargePoint, UnknownConnector
+from api.charge_point.events import ChargePointConnectionChanged, ConnectorStatusChanged
+from api.core.bus import channels
+from api.core.clock import Clock, clamp_reported
+from api.core.db import UnitOfWork
+from api.models import ChargePoint, ChargePointEvent, Connector
+from api.models.enums import ConnectorType, RegistrationStatus
+
+log = logging.getLogger(__name__)
+
+
+class ChargePointService:
+    def __init__(self, uow: UnitOfWork, clock: Clock, *, auto_register: bool, heartbeat_interval_s: int) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.auto_register = auto_register
+        self.heartbeat_interval_s = heartbeat_interval_s
+
+    async def admit(self, charge_point_id: str) -> Admission:
+        """Decide at the WebSocket handshake whether this identity may connect (DESIGN §4)."""
+        found = await repository.get(charge_point_id)
+        if found is None:
+            if not self.auto_register:
+                raise UnknownChargePoint(f"charge point {charge_point_id!r} is not registered")
+            found, created = await repository.create_pending(charge_point_id)
+            log.info("auto-registered charge point %s as pending", charge_point_id)
+            return Admission(charge_point_id, found.registration_status, created)
+        if found.registration_status == RegistrationStatus.REJECTED:
+            raise ChargePointRejected(f"charge point {charge_point_id!r} is rejected")
+        return Admission(charge_point_id, found.registration_status, False)
+
+    async def connected(self, charge_point_id: str, protocol: str) -> None:
+        now = self.clock.now()
+        async with self.uow.begin() as outbox:
+            await repository.update(
+                charge_point_id, online=True, protocol=protocol, connected_at=now, last_seen_at=now
+            )
+            cp = await self._require(charge_point_id)
+            outbox.publish(
+                channels.charge_point(charge_point_id),
+                ChargePointConnectionChanged(charge_point_id, cp.station_id, True, now),
+            )
+
+    async def disconnected(self, charge_point_id: str) -> None:
+        now = self.clock.now()
+        async with self.uow.begin() as outbox:
+            await repository.update(charge_point_id, online=False, last_seen_at=now)
+            cp = await repository.get(charge_point_id)
+            if cp is not None:
+                outbox.publish(
+                    channels.charge_point(charge_point_id),
+                    ChargePointConnectionChanged(charge_point_id, cp.station_id, False, now),
+                )
+
+    async def mark_all_offline(self) -> int:
+        """At start-up no pile is connected to this node yet."""
+        return await repository.mark_all_offline()
+
+    async def boot(self, charge_point_id: str, info: BootInfo) -> BootResult:
+        now = self.clock.now()
+        cp = await self._require(charge_point_id)
+        values: dict[str, Any] = {
+            "vendor": info.vendor,
+            "model": info.model,
+            "serial_number": info.serial_number,
+            "firmware_version": info.firmware_version,
+            "iccid": info.iccid,
+            "imsi": info.imsi,
+            "meter_type": info.meter_type,
+            "meter_serial_number": info.meter_serial_number,
+            "last_seen_at": now,
+        }
+        if cp.registration_status == RegistrationStatus.ACCEPTED:
+            values["booted_at"] = now
+        await repository.update(charge_point_id, **values)
+        return BootResult(cp.registration_status, self.heartbeat_interval_s, now)
+
+    async def heartbeat(self, charge_point_id: str) -> datetime:
+        now = self.clock.now()
+        await repository.touch(charge_point_id, now)
+        return now
+
+    async def report_status(self, report: StatusReport) -> ConnectorStatusChanged:
+        """Store a connector's (or, for connector 0, the pile's) status and publish the change."""
+        now = self.clock.now()
+        at = clamp_reported(report.at, now)
+        async with self.uow.begin() as outbox:
+            cp = await self._require(report.charge_point_id)
+            connector_id: int | None = None
+            if report.connector_no == 0:
+                await repository.update(
+                    cp.id, status=report.status, error_code=report.error_code, last_seen_at=now
+                )
+            else:
+                connector = await repository.ensure_connector(cp.id, report.connector_no)
+                connector_id = connector.id
+                await repository.update_connector(
+                    connector.id,
+                    status=report.status,
+                    error_code=report.error_code,
+                    info=report.info,
+                    vendor_error_code=report.vendor_error_code,
+                    status_at=at,
+                )
+                await repository.touch(cp.id, now)
+            event = ConnectorStatusChanged(
+                cp.id, cp.station_id, connector_id, report.connector_no, report.status, report.error_code, at
+            )
+            outbox.publish(channels.charge_point(cp.id), event)
+            if cp.station_id is not None:
+                outbox.publish(channels.station(cp.station_id), event)
+        return event
+
+    async def record_event(self, charge_point_id: str, kind: str, payload: dict[str, Any]) -> None:
+        """Keep what a pile reported outside sessions (DataTransfer, firmware/diagnostics status)."""
+        async with self.uow.begin():
+            await repository.add_event(charge_point_id, kind, payload)
+            if kind == "FirmwareStatusNotification":
+                await repository.update(charge_point_id, firmware_status=str(payload.get("status", "")))
+            elif kind == "DiagnosticsStatusNotification":
+                await repository.update(charge_point_id, diagnostics_status=str(payload.get("status", "")))
+
+    async def register(
+        self, charge_point_id: str, station_id: int | None, connectors: list[tuple[ConnectorType, int]]
+    ) -> ChargePoint:
+        """Register an accepted pile with its connectors (numbered from 1) as (type, max power W)."""
+        async with self.uow.begin():
+            cp = await repository.create(charge_point_id, station_id)
+            for number, (kind, max_power_w) in enumerate(connectors, start=1):
+                await repository.create_connector(cp.id, number, kind, max_power_w)
+        return cp
+
+    async def connector(self, charge_point_id: str, connector_no: int) -> Connector:
+        found = await repository.connector(charge_point_id, connector_no)
+        if found is None:
+            raise UnknownConnector(f"charge point {charge_point_id!r} has no connector {connector_no}")
+        return found
+
+    async def ensure_connector(self, charge_point_id: str, connector_no: int) -> Connector:
+        return await repository.ensure_connector(charge_point_id, connector_no)
+
+    async def get(self, charge_point_id: str) -> ChargePoint:
+        return await self._require(charge_point_id)
+
+    async def find(self, charge_point_id: str) -> ChargePoint | None:
+        return await repository.get(charge_point_id)
+
+    async def list_by_ids(self, ids: list[str]) -> list[ChargePoint]:
+        return await repository.list_by_ids(ids)
+
+    async def list_for_stations(self, station_ids: list[int]) -> list[ChargePoint]:
+        return await repository.list_for_stations(station_ids)
+
+    async def connectors_for(self, charge_point_ids: list[str]) -> list[Connector]:
+        return await repository.connectors_for(charge_point_ids)
+
+    async def connectors_by_ids(self, connector_ids: list[int]) -> list[Connector]:
+        return await repository.connectors_by_ids(connector_ids)
+
+    async def events(self, charge_point_id: str, limit: int = 50) -> list[ChargePointEvent]:
+        return await repository.events(charge_point_id, limit)
+
+    async def _require(self, charge_point_id: str) -> ChargePoint:
+        found = await repository.get(charge_point_id)
+        if found is None:
+            raise UnknownChargePoint(f"charge point {charge_point_id!r} is not registered")
+        return found

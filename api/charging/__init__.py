@@ -1,0 +1,1 @@
+"""Charging sessions: authorization, start, DC phases, vehicle identity, stop."""

@@ -1,0 +1,118 @@
+"""Every query of the charging domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from api.charging.dto import SessionFilter
+from api.models import ChargingSession, IdTag, SessionPhaseChange, Vehicle
+from api.models.enums import ChargingPhase, IdTagKind, SessionStatus
+
+
+async def id_tag(tag: str) -> IdTag | None:
+    return await IdTag.get_or_none(tag=tag)
+
+
+async def vehicle_by_vin(vin: str) -> Vehicle | None:
+    return await Vehicle.get_or_none(vin=vin)
+
+
+async def ensure_vehicle(vin: str) -> Vehicle:
+    found, _ = await Vehicle.get_or_create(vin=vin)
+    return found
+
+
+async def create_id_tag(tag: str, kind: IdTagKind, vehicle_id: int | None) -> IdTag:
+    return await IdTag.create(tag=tag, kind=kind, vehicle_id=vehicle_id)
+
+
+async def create_vehicle(vin: str, plate: str | None) -> Vehicle:
+    return await Vehicle.create(vin=vin, plate=plate)
+
+
+async def session(session_id: int) -> ChargingSession | None:
+    return await ChargingSession.get_or_none(id=session_id)
+
+
+async def session_for_update(session_id: int) -> ChargingSession | None:
+    return await ChargingSession.filter(id=session_id).select_for_update().first()
+
+
+async def sessions_by_ids(ids: list[int]) -> list[ChargingSession]:
+    return await ChargingSession.filter(id__in=ids)
+
+
+async def same_start(
+    charge_point_id: str, connector_id: int, started_at: datetime, meter_start_wh: int
+) -> ChargingSession | None:
+    return await ChargingSession.get_or_none(
+        charge_point_id=charge_point_id,
+        connector_id=connector_id,
+        started_at=started_at,
+        meter_start_wh=meter_start_wh,
+    )
+
+
+async def active_on_connector(charge_point_id: str, connector_id: int) -> ChargingSession | None:
+    return (
+        await ChargingSession.filter(
+            charge_point_id=charge_point_id, connector_id=connector_id, status=SessionStatus.ACTIVE
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+async def active_on_connectors(charge_point_id: str, connector_id: int) -> list[ChargingSession]:
+    return await ChargingSession.filter(
+        charge_point_id=charge_point_id, connector_id=connector_id, status=SessionStatus.ACTIVE
+    )
+
+
+async def create_session(**values: Any) -> ChargingSession:
+    return await ChargingSession.create(**values)
+
+
+async def update_session(session_id: int, **values: Any) -> None:
+    await ChargingSession.filter(id=session_id).update(**values)
+
+
+async def add_phase(session_id: int, phase: ChargingPhase, at: datetime, source: str) -> None:
+    await SessionPhaseChange.create(session_id=session_id, phase=phase, at=at, source=source)
+
+
+async def phases(session_ids: list[int]) -> list[SessionPhaseChange]:
+    return await SessionPhaseChange.filter(session_id__in=session_ids).order_by("session_id", "at", "id")
+
+
+async def history(flt: SessionFilter, before_id: int | None, limit: int) -> list[ChargingSession]:
+    """Newest first; ``before_id`` is the keyset cursor (ids grow with start order on one node)."""
+    query = ChargingSession.all()
+    if flt.station_id is not None:
+        query = query.filter(station_id=flt.station_id)
+    if flt.charge_point_id is not None:
+        query = query.filter(charge_point_id=flt.charge_point_id)
+    if flt.id_tag is not None:
+        query = query.filter(id_tag=flt.id_tag)
+    if flt.vin is not None:
+        query = query.filter(vin=flt.vin)
+    if flt.vehicle_id is not None:
+        query = query.filter(vehicle_id=flt.vehicle_id)
+    if flt.status is not None:
+        query = query.filter(status=flt.status)
+    if flt.started_from is not None:
+        query = query.filter(started_at__gte=flt.started_from)
+    if flt.started_to is not None:
+        query = query.filter(started_at__lt=flt.started_to)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    return await query.order_by("-id").limit(limit)
+
+
+async def active_for_connectors(connector_ids: list[int]) -> list[ChargingSession]:
+    return await ChargingSession.filter(connector_id__in=connector_ids, status=SessionStatus.ACTIVE)
+
+
+async def vehicles_by_ids(ids: list[int]) -> list[Vehicle]:
+    return await Vehicle.filter(id__in=ids)

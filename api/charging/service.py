@@ -1,0 +1,285 @@
+"""Charging session use cases: authorize, start, follow the DC phases and the vehicle, stop.
+
+Every method stores what the pile reported before it returns, so the adapter acknowledges only
+durable data; events go out after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from api.charge_point.service import ChargePointService
+from api.charging import repository, rules
+from api.charging.dto import (
+    Authorization,
+    AuthorizationStatus,
+    StartResult,
+    TransactionStart,
+    TransactionStop,
+    VehicleReport,
+)
+from api.charging.errors import SessionNotFound
+from api.charging.events import SessionEnded, SessionPhaseChanged, SessionStarted
+from api.charging.dto import SessionFilter
+from api.core.bus import channels
+from api.core.clock import Clock, clamp_reported
+from api.core.db import Outbox, UnitOfWork
+from api.core.errors import InvalidInput
+from api.models import ChargingSession, IdTag, SessionPhaseChange, Vehicle
+from api.models.enums import ChargingPhase, ConnectorStatus, IdTagKind, IdTagStatus, SessionStatus
+
+log = logging.getLogger(__name__)
+
+SUPERSEDED = "Superseded"
+"""Stop reason of a session left open on a connector when the pile starts a new one there."""
+
+
+class ChargingService:
+    def __init__(self, uow: UnitOfWork, clock: Clock, charge_points: ChargePointService) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.charge_points = charge_points
+
+    # -- authorization -------------------------------------------------------------------------------
+
+    async def authorize(self, id_tag: str) -> Authorization:
+        tag = await repository.id_tag(id_tag)
+        if tag is None:
+            if rules.is_vin(id_tag) and await repository.vehicle_by_vin(id_tag) is not None:
+                return Authorization(AuthorizationStatus.ACCEPTED)
+            return Authorization(AuthorizationStatus.INVALID)
+        if tag.status == IdTagStatus.BLOCKED:
+            return Authorization(AuthorizationStatus.BLOCKED, parent_tag=tag.parent_tag)
+        if tag.status == IdTagStatus.EXPIRED or (
+            tag.expires_at is not None and tag.expires_at <= self.clock.now()
+        ):
+            return Authorization(AuthorizationStatus.EXPIRED, tag.expires_at, tag.parent_tag)
+        return Authorization(AuthorizationStatus.ACCEPTED, tag.expires_at, tag.parent_tag)
+
+    async def issue_id_tag(self, tag: str, kind: IdTagKind = IdTagKind.RFID, vehicle_id: int | None = None) -> IdTag:
+        if not 1 <= len(tag) <= 20:
+            raise InvalidInput("an OCPP 1.6 id tag has 1 to 20 characters")
+        return await repository.create_id_tag(tag, kind, vehicle_id)
+
+    async def register_vehicle(self, vin: str, plate: str | None = None) -> Vehicle:
+        if not rules.is_vin(vin):
+            raise InvalidInput(f"{vin!r} is not a VIN (17 characters, no I, O or Q)")
+        return await repository.create_vehicle(vin, plate)
+
+    # -- transaction lifecycle -----------------------------------------------------------------------
+
+    async def start(self, request: TransactionStart) -> StartResult:
+        now = self.clock.now()
+        started_at = clamp_reported(request.timestamp, now)
+        authorization = await self.authorize(request.id_tag)
+        cp = await self.charge_points.get(request.charge_point_id)
+        connector = await self.charge_points.ensure_connector(cp.id, request.connector_no)
+        async with self.uow.begin() as outbox:
+            existing = await repository.same_start(cp.id, connector.id, started_at, request.meter_start_wh)
+            if existing is not None:
+                # The pile did not get our answer and sent the same StartTransaction again.
+                return StartResult(existing.id, authorization, duplicate=True)
+            for stale in await repository.active_on_connectors(cp.id, connector.id):
+                await self._close(stale, stale.meter_start_wh + stale.energy_wh, started_at, SUPERSEDED, None, outbox)
+            vin = request.id_tag if rules.is_vin(request.id_tag) else None
+            vehicle: Vehicle | None = await repository.ensure_vehicle(vin) if vin else None
+            phase = rules.initial_phase(connector.kind)
+            session = await repository.create_session(
+                charge_point_id=cp.id,
+                connector_id=connector.id,
+                station_id=cp.station_id,
+                id_tag=request.id_tag,
+                id_tag_status=authorization.status.value,
+                vehicle_id=vehicle.id if vehicle else None,
+                vin=vin,
+                started_at=started_at,
+                meter_start_wh=request.meter_start_wh,
+                reservation_id=request.reservation_id,
+                phase=phase,
+            )
+            await repository.add_phase(session.id, phase, started_at, "transaction")
+            started = SessionStarted(
+                session.id, cp.id, request.connector_no, cp.station_id, request.id_tag, started_at
+            )
+            self._publish(outbox, session.id, started)
+            self._publish(outbox, session.id, SessionPhaseChanged(session.id, phase, started_at, "transaction"))
+        return StartResult(session.id, authorization, duplicate=False)
+
+    async def stop(self, request: TransactionStop) -> Authorization | None:
+        """Close the session. Unknown or foreign transaction ids are accepted and logged: the pile must be
+        allowed to delete its record, and we must not close someone else's session."""
+        now = self.clock.now()
+        stopped_at = clamp_reported(request.timestamp, now)
+        async with self.uow.begin() as outbox:
+            session = await repository.session_for_update(request.transaction_id)
+            if session is None or session.charge_point_id != request.charge_point_id:
+                log.warning(
+                    "%s stopped unknown transaction %s", request.charge_point_id, request.transaction_id
+                )
+                await self.charge_points.record_event(
+                    request.charge_point_id,
+                    "UnknownTransactionStop",
+                    {"transactionId": request.transaction_id, "meterStop": request.meter_stop_wh},
+                )
+            elif session.status == SessionStatus.ACTIVE:
+                await self._close(
+                    session, request.meter_stop_wh, stopped_at, request.reason, request.id_tag, outbox
+                )
+        if request.id_tag is None:
+            return None
+        return await self.authorize(request.id_tag)
+
+    async def _close(
+        self,
+        session: ChargingSession,
+        meter_stop_wh: int,
+        stopped_at: datetime,
+        reason: str,
+        stop_id_tag: str | None,
+        outbox: Outbox,
+    ) -> None:
+        anomaly = session.anomaly
+        if meter_stop_wh < session.meter_start_wh:
+            anomaly = "meter_stop_below_start"
+        energy_wh = max(0, meter_stop_wh - session.meter_start_wh)
+        if stopped_at < session.started_at:
+            stopped_at = session.started_at
+        for phase in (ChargingPhase.ENDING, ChargingPhase.ENDED):
+            if rules.advance(session.phase, phase) is not None:
+                await repository.add_phase(session.id, phase, stopped_at, "transaction")
+                self._publish(outbox, session.id, SessionPhaseChanged(session.id, phase, stopped_at, "transaction"))
+                session.phase = phase
+        await repository.update_session(
+            session.id,
+            status=SessionStatus.COMPLETED,
+            stopped_at=stopped_at,
+            meter_stop_wh=meter_stop_wh,
+            energy_wh=energy_wh,
+            stop_reason=reason,
+            stop_id_tag=stop_id_tag,
+            phase=ChargingPhase.ENDED,
+            anomaly=anomaly,
+        )
+        self._publish(outbox, session.id, SessionEnded(session.id, reason, energy_wh, stopped_at))
+
+    # -- phases and vehicle --------------------------------------------------------------------------
+
+    async def note_status(self, charge_point_id: str, connector_no: int, status: ConnectorStatus, at: datetime) -> None:
+        """A connector status change may move the active session's DC phase forward."""
+        candidate = rules.phase_for_status(status)
+        if candidate is None or connector_no == 0:
+            return
+        connector = await self.charge_points.ensure_connector(charge_point_id, connector_no)
+        async with self.uow.begin() as outbox:
+            session = await repository.active_on_connector(charge_point_id, connector.id)
+            if session is not None:
+                await self._advance(session, candidate, clamp_reported(at, self.clock.now()), "status", outbox)
+
+    async def vehicle_report(self, report: VehicleReport) -> int | None:
+        """Record BMS phase and VIN data forwarded by a pile; returns the session it applied to."""
+        async with self.uow.begin() as outbox:
+            session = await self._resolve(report.charge_point_id, report.connector_no, report.transaction_id)
+            if session is None:
+                return None
+            at = clamp_reported(report.at, self.clock.now())
+            if report.vin and rules.is_vin(report.vin) and session.vin != report.vin:
+                vehicle = await repository.ensure_vehicle(report.vin)
+                await repository.update_session(session.id, vin=report.vin, vehicle_id=vehicle.id)
+            await self._advance(session, rules.phase_for_gbt_message(report.message), at, "data_transfer", outbox)
+            return session.id
+
+    async def _advance(
+        self, session: ChargingSession, candidate: ChargingPhase | None, at: datetime, source: str, outbox: Outbox
+    ) -> None:
+        if session.status != SessionStatus.ACTIVE or candidate == ChargingPhase.ENDED:
+            return
+        phase = rules.advance(session.phase, candidate)
+        if phase is None:
+            return
+        await repository.update_session(session.id, phase=phase)
+        await repository.add_phase(session.id, phase, at, source)
+        session.phase = phase
+        self._publish(outbox, session.id, SessionPhaseChanged(session.id, phase, at, source))
+
+    async def _resolve(
+        self, charge_point_id: str, connector_no: int | None, transaction_id: int | None
+    ) -> ChargingSession | None:
+        if transaction_id is not None:
+            session = await repository.session(transaction_id)
+            if session is not None and session.charge_point_id == charge_point_id:
+                return session
+            return None
+        if connector_no is None or connector_no == 0:
+            return None
+        connector = await self.charge_points.ensure_connector(charge_point_id, connector_no)
+        return await repository.active_on_connector(charge_point_id, connector.id)
+
+    async def resolve_session(
+        self, charge_point_id: str, connector_no: int, transaction_id: int | None
+    ) -> ChargingSession | None:
+        """The session a meter sample belongs to: its transaction if it names one of this pile's, else the
+        connector's active session. Call inside the caller's transaction."""
+        return await self._resolve(charge_point_id, connector_no, transaction_id)
+
+    async def apply_progress(
+        self,
+        session: ChargingSession,
+        *,
+        last_at: datetime,
+        energy_register_wh: int | None,
+        soc_first_pct: int | None,
+        soc_last_pct: int | None,
+        max_power_w: int | None,
+    ) -> None:
+        """Fold a batch of stored samples into the session's running figures (inside the caller's transaction)."""
+        values: dict[str, object] = {}
+        if session.status == SessionStatus.ACTIVE and energy_register_wh is not None:
+            energy = energy_register_wh - session.meter_start_wh
+            if energy < 0:
+                values["anomaly"] = "register_below_start"
+            elif energy > session.energy_wh:
+                values["energy_wh"] = energy
+        if soc_first_pct is not None and session.soc_start_pct is None:
+            values["soc_start_pct"] = soc_first_pct
+        if soc_last_pct is not None:
+            values["soc_end_pct"] = soc_last_pct
+        if max_power_w is not None and max_power_w > session.max_power_w:
+            values["max_power_w"] = max_power_w
+        if session.last_sample_at is None or last_at > session.last_sample_at:
+            values["last_sample_at"] = last_at
+        if values:
+            await repository.update_session(session.id, **values)
+            for key, value in values.items():
+                setattr(session, key, value)
+
+    @staticmethod
+    def _publish(outbox: Outbox, session_id: int, event: SessionStarted | SessionPhaseChanged | SessionEnded) -> None:
+        outbox.publish(channels.session(session_id), event)
+        outbox.publish(channels.sessions(), event)
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    async def get(self, session_id: int) -> ChargingSession:
+        found = await repository.session(session_id)
+        if found is None:
+            raise SessionNotFound(f"session {session_id} does not exist")
+        return found
+
+    async def find(self, session_id: int) -> ChargingSession | None:
+        return await repository.session(session_id)
+
+    async def sessions_by_ids(self, ids: list[int]) -> list[ChargingSession]:
+        return await repository.sessions_by_ids(ids)
+
+    async def history(self, flt: SessionFilter, before_id: int | None, limit: int) -> list[ChargingSession]:
+        return await repository.history(flt, before_id, limit)
+
+    async def phases(self, session_ids: list[int]) -> list[SessionPhaseChange]:
+        return await repository.phases(session_ids)
+
+    async def active_for_connectors(self, connector_ids: list[int]) -> list[ChargingSession]:
+        return await repository.active_for_connectors(connector_ids)
+
+    async def vehicles_by_ids(self, ids: list[int]) -> list[Vehicle]:
+        return await repository.vehicles_by_ids(ids)

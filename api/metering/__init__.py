@@ -1,0 +1,1 @@
+"""Meter samples: storage, session progress, and trend series."""
