@@ -1,0 +1,115 @@
+"""One pile's OCPP-J session on top of the ``ocpp`` library's ChargePoint.
+
+We keep the library's ``@on`` routing, its payload dataclasses and its ``call()`` for commands, and replace
+its ``route_message``: every frame is pre-parsed (``frames.parse``), requests are validated against
+validators compiled at start-up, errors are answered in the pile's own protocol version, and a handler
+that fails (a storage error, say) produces a CALLERROR, so the pile keeps its data and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+from typing import Any, Protocol
+
+from ocpp.charge_point import ChargePoint, camel_to_snake_case, remove_nones, snake_to_camel_case
+from ocpp.messages import CallError as LibCallError
+from ocpp.messages import CallResult as LibCallResult
+
+from api.container import Services
+from api.ocpp import frames
+from api.ocpp.frames import Fault, FrameError
+from api.ocpp.schemas import SchemaSet
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    async def recv(self) -> str | bytes: ...
+
+    async def send(self, message: str) -> None: ...
+
+
+class OcppConnection(ChargePoint):  # type: ignore[misc]
+    dialect: str = ""
+    schemas: SchemaSet
+    pile_actions: frozenset[str] = frozenset()
+    """Actions a pile may send to us in this version; other known actions are NotSupported."""
+
+    def __init__(self, charge_point_id: str, transport: Transport, services: Services, response_timeout: int) -> None:
+        super().__init__(charge_point_id, transport, response_timeout=response_timeout, logger=log)
+        self.services = services
+        self.accepted = False
+        """Registration accepted: until then only BootNotification and Heartbeat are answered."""
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        try:
+            frame = frames.parse(raw_msg)
+        except FrameError as error:
+            log.warning("%s: unreadable frame (%s): %.200r", self.id, error.description, raw_msg)
+            if error.respond:
+                await self._send(error.to_json(self.dialect))
+            return
+        if isinstance(frame, frames.Call):
+            await self._answer(frame)
+        elif isinstance(frame, frames.CallResult):
+            self._response_queue.put_nowait(LibCallResult(frame.unique_id, frame.payload))
+        else:
+            self._response_queue.put_nowait(
+                LibCallError(frame.unique_id, frame.error_code, frame.description, frame.details)
+            )
+
+    async def _answer(self, call: frames.Call) -> None:
+        try:
+            payload = await self._dispatch(call)
+        except FrameError as error:
+            await self._send(error.to_json(self.dialect))
+            return
+        except Exception:
+            log.exception("%s: %s %s failed", self.id, call.action, call.unique_id)
+            error = FrameError(Fault.INTERNAL, f"{call.action} could not be processed; retry later", call.unique_id)
+            await self._send(error.to_json(self.dialect))
+            return
+        await self._send(frames.encode([frames.CALLRESULT, call.unique_id, payload]))
+
+    async def _dispatch(self, call: frames.Call) -> dict[str, Any]:
+        if not self.schemas.knows(call.action):
+            raise FrameError(Fault.NOT_IMPLEMENTED, f"{call.action} is not an OCPP {self.dialect} action", call.unique_id)
+        handler = self.route_map.get(call.action, {}).get("_on_action")
+        if call.action not in self.pile_actions or handler is None:
+            raise FrameError(Fault.NOT_SUPPORTED, f"{call.action} is not accepted from a charge point", call.unique_id)
+        if not self.accepted and call.action not in self.before_acceptance:
+            raise FrameError(
+                Fault.SECURITY, "registration is not accepted yet; send BootNotification", call.unique_id
+            )
+        self.schemas.check_request(call.action, call.unique_id, call.payload)
+        kwargs = camel_to_snake_case(call.payload)
+        if "call_unique_id" in inspect.signature(handler).parameters:
+            kwargs["call_unique_id"] = call.unique_id
+        result = handler(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        payload: dict[str, Any] = snake_to_camel_case(remove_nones(dataclasses.asdict(result)))
+        # Our own answer must satisfy the schema too: a bug here must not reach the pile as valid data.
+        self.schemas.check_response(call.action, call.unique_id, payload)
+        return payload
+
+    before_acceptance: frozenset[str] = frozenset({"BootNotification", "Heartbeat"})
+
+    async def run(self) -> None:
+        """Receive until the socket closes; frames are handled in order, as OCPP-J requires."""
+        await self.start()
+
+
+def spawn(coro: Any, name: str) -> asyncio.Task[Any]:
+    """Fire a follow-up (a call to the pile after an answer) whose failure must be logged, not lost."""
+    task = asyncio.create_task(coro, name=name)
+
+    def report(done: asyncio.Task[Any]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.error("%s failed", name, exc_info=done.exception())
+
+    task.add_done_callback(report)
+    return task

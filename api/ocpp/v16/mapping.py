@@ -1,0 +1,174 @@
+"""Pure conversions between OCPP 1.6 payloads and protocol-neutral domain values. No I/O.
+
+Meter values (OCPP 1.6 §7.31 SampledValue) are normalised to integers in named units. The common
+measurands become columns when measured where the column means (``COLUMN_LOCATIONS``); when only per-phase values are
+reported, current takes the largest phase and voltage the mean of the phases. Every value, including
+the ones folded into columns, is also kept verbatim in ``extra`` when it is not a plain single value.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ocpp.v16 import datatypes
+from ocpp.v16.enums import AuthorizationStatus as V16AuthorizationStatus
+from ocpp.v16.enums import RegistrationStatus as V16RegistrationStatus
+
+from api.charging.dto import Authorization, AuthorizationStatus
+from api.core.clock import parse_ocpp_datetime
+from api.metering.dto import MeterReading
+from api.models.enums import ConnectorStatus, RegistrationStatus
+from api.ocpp.frames import Fault, FrameError
+
+STATUS = {
+    "Available": ConnectorStatus.AVAILABLE,
+    "Preparing": ConnectorStatus.PREPARING,
+    "Charging": ConnectorStatus.CHARGING,
+    "SuspendedEV": ConnectorStatus.SUSPENDED_EV,
+    "SuspendedEVSE": ConnectorStatus.SUSPENDED_EVSE,
+    "Finishing": ConnectorStatus.FINISHING,
+    "Reserved": ConnectorStatus.RESERVED,
+    "Unavailable": ConnectorStatus.UNAVAILABLE,
+    "Faulted": ConnectorStatus.FAULTED,
+}
+
+REGISTRATION = {
+    RegistrationStatus.ACCEPTED: V16RegistrationStatus.accepted,
+    RegistrationStatus.PENDING: V16RegistrationStatus.pending,
+    RegistrationStatus.REJECTED: V16RegistrationStatus.rejected,
+}
+
+AUTHORIZATION = {
+    AuthorizationStatus.ACCEPTED: V16AuthorizationStatus.accepted,
+    AuthorizationStatus.BLOCKED: V16AuthorizationStatus.blocked,
+    AuthorizationStatus.EXPIRED: V16AuthorizationStatus.expired,
+    AuthorizationStatus.INVALID: V16AuthorizationStatus.invalid,
+    AuthorizationStatus.CONCURRENT_TX: V16AuthorizationStatus.concurrent_tx,
+}
+
+ENERGY = "Energy.Active.Import.Register"
+OUTLET = frozenset({None, "Outlet"})
+COLUMN_LOCATIONS: dict[str, frozenset[str | None]] = {
+    ENERGY: OUTLET,
+    "Power.Active.Import": OUTLET,
+    "Current.Import": OUTLET,
+    "Voltage": OUTLET,
+    "SoC": frozenset({None, "EV", "Outlet"}),
+    "Temperature": frozenset({None, "Outlet", "Body", "Cable"}),
+}
+"""Where a measurand must be measured to fill its column; from elsewhere it is kept in ``extra``."""
+
+# measurand -> (column, {unit: multiplier to the column's unit}, default unit)
+COLUMNS: dict[str, tuple[str, dict[str, Decimal], str]] = {
+    ENERGY: ("energy_wh", {"Wh": Decimal(1), "kWh": Decimal(1000)}, "Wh"),
+    "Power.Active.Import": ("power_w", {"W": Decimal(1), "kW": Decimal(1000)}, "W"),
+    "Current.Import": ("current_ma", {"A": Decimal(1000)}, "A"),
+    "Voltage": ("voltage_mv", {"V": Decimal(1000)}, "V"),
+    "SoC": ("soc_pct", {"Percent": Decimal(1)}, "Percent"),
+    "Temperature": ("temperature_decic", {"Celsius": Decimal(10), "Celcius": Decimal(10)}, "Celsius"),
+}
+
+
+def timestamp(raw: str, unique_id: str) -> datetime:
+    try:
+        return parse_ocpp_datetime(raw)
+    except ValueError:
+        raise FrameError(Fault.TYPE, f"{raw!r} is not an RFC 3339 dateTime", unique_id) from None
+
+
+def id_tag_info(authorization: Authorization) -> datatypes.IdTagInfo:
+    return datatypes.IdTagInfo(
+        status=AUTHORIZATION[authorization.status],
+        parent_id_tag=authorization.parent_tag,
+        expiry_date=authorization.expires_at.isoformat() if authorization.expires_at else None,
+    )
+
+
+def _number(sampled: dict[str, Any], unique_id: str) -> Decimal:
+    try:
+        value = Decimal(str(sampled["value"]).strip())
+    except (InvalidOperation, ValueError):
+        raise FrameError(
+            Fault.PROPERTY, f"sampled value {sampled['value']!r} of {sampled.get('measurand', ENERGY)} is not a number",
+            unique_id,
+        ) from None
+    if not value.is_finite():
+        raise FrameError(Fault.PROPERTY, "sampled value is not finite", unique_id)
+    return value
+
+
+def _to_column(measurand: str, unit: str | None, value: Decimal, unique_id: str) -> tuple[str, int] | None:
+    spec = COLUMNS.get(measurand)
+    if spec is None:
+        return None
+    column, factors, default_unit = spec
+    unit = unit or default_unit
+    if measurand == "Temperature" and unit in ("K", "Fahrenheit"):
+        celsius = value - Decimal("273.15") if unit == "K" else (value - 32) * 5 / 9
+        return column, int((celsius * 10).to_integral_value())
+    factor = factors.get(unit)
+    if factor is None:
+        raise FrameError(Fault.PROPERTY, f"unit {unit!r} does not fit measurand {measurand}", unique_id)
+    return column, int((value * factor).to_integral_value())
+
+
+def meter_readings(
+    charge_point_id: str,
+    connector_id: int,
+    transaction_id: int | None,
+    meter_value: list[dict[str, Any]],
+    unique_id: str,
+) -> list[MeterReading]:
+    """One reading per (timestamp, reading context) found in a MeterValues / transactionData list."""
+    grouped: dict[tuple[datetime, str], dict[str, Any]] = {}
+    phased: dict[tuple[datetime, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for item in meter_value:
+        ts = timestamp(item["timestamp"], unique_id)
+        for sampled in item["sampled_value"]:
+            context = sampled.get("context") or "Sample.Periodic"
+            key = (ts, context)
+            row = grouped.setdefault(key, {"extra": {}})
+            measurand = sampled.get("measurand") or ENERGY
+            phase, location = sampled.get("phase"), sampled.get("location")
+            fmt = sampled.get("format") or "Raw"
+            label = "@".join(p for p in (measurand, phase, location) if p)
+            if fmt == "SignedData":
+                row["extra"][label] = {"value": sampled["value"], "format": fmt}
+                continue
+            value = _number(sampled, unique_id)
+            converted = _to_column(measurand, sampled.get("unit"), value, unique_id)
+            if converted is None or location not in COLUMN_LOCATIONS[measurand]:
+                row["extra"][label] = {"value": sampled["value"], "unit": sampled.get("unit")}
+                continue
+            column, number = converted
+            if phase:
+                phased[key][column].append(number)
+                row["extra"][label] = {"value": sampled["value"], "unit": sampled.get("unit")}
+            else:
+                row[column] = number
+    readings = []
+    for (ts, context), row in grouped.items():
+        for column, values in phased.get((ts, context), {}).items():
+            if column in row:
+                continue  # an unphased total was reported; it wins
+            row[column] = round(sum(values) / len(values)) if column == "voltage_mv" else max(values)
+        extra = row.pop("extra")
+        readings.append(
+            MeterReading(
+                charge_point_id=charge_point_id,
+                connector_no=connector_id,
+                transaction_id=transaction_id,
+                ts=ts,
+                context=context,
+                extra=extra,
+                **row,
+            )
+        )
+    return readings
+
+
+def connector_status(raw: str) -> ConnectorStatus:
+    return STATUS[raw]
