@@ -1,0 +1,1 @@
+"""GraphQL adapter (strawberry): types, queries and subscriptions over the domain services."""

@@ -1,0 +1,1 @@
+"""Charging sessions: one session with its trend, history, comparison, live updates."""

@@ -1,0 +1,28 @@
+"""Domain enumerations exposed in the schema (values are the domain's; names are GraphQL's)."""
+
+from enum import Enum
+
+import strawberry
+
+from api.charging.dto import AuthorizationStatus as _AuthorizationStatus
+from api.models import enums
+
+StationKind = strawberry.enum(enums.StationKind, description="Charging station or battery-swap station.")
+RegistrationStatus = strawberry.enum(enums.RegistrationStatus)
+ConnectorType = strawberry.enum(enums.ConnectorType, description="Plug standard of a connector (GB/T first).")
+ConnectorStatus = strawberry.enum(enums.ConnectorStatus)
+SessionStatus = strawberry.enum(enums.SessionStatus)
+ChargingPhase = strawberry.enum(
+    enums.ChargingPhase, description="Phase of a DC fast charge (GB/T 27930); AC sessions go straight to CHARGING."
+)
+AuthorizationStatus = strawberry.enum(_AuthorizationStatus)
+
+
+@strawberry.enum(description="A measurand kept as a column of every meter sample, with its unit in the name.")
+class Measurand(Enum):
+    ENERGY_WH = "energy_wh"
+    POWER_W = "power_w"
+    CURRENT_MA = "current_ma"
+    VOLTAGE_MV = "voltage_mv"
+    SOC_PCT = "soc_pct"
+    TEMPERATURE_DECIC = "temperature_decic"

@@ -1,0 +1,1 @@
+"""Stations, piles and connectors: the map, station detail, live connector status."""

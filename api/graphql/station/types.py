@@ -1,0 +1,201 @@
+"""Station, charge point and connector types, resolved through per-operation dataloaders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.enums import ConnectorStatus, ConnectorType, RegistrationStatus, StationKind
+from api.models import ChargePoint as ChargePointModel
+from api.models import Connector as ConnectorModel
+from api.models import Station as StationModel
+from api.station.rules import ConnectorCounts as Counts
+
+if TYPE_CHECKING:
+    from api.graphql.charging.types import ChargingSession
+
+
+@strawberry.type(description="Connectors of a station by state: what a map marker shows.")
+class ConnectorCounts:
+    total: int
+    available: int
+    charging: int = strawberry.field(description="Occupied: preparing, charging, suspended or finishing.")
+    faulted: int
+    unavailable: int = strawberry.field(description="Unavailable, reserved, or of unknown state (pile offline).")
+
+    @classmethod
+    def from_counts(cls, counts: Counts) -> ConnectorCounts:
+        return cls(
+            total=counts.total,
+            available=counts.available,
+            charging=counts.charging,
+            faulted=counts.faulted,
+            unavailable=counts.unavailable,
+        )
+
+
+@strawberry.type
+class Station:
+    model: strawberry.Private[StationModel]
+    distance_m: float | None = strawberry.field(
+        default=None, description="Metres from the point of a stationsNear query."
+    )
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.model.name
+
+    @strawberry.field
+    def kind(self) -> StationKind:
+        return self.model.kind
+
+    @strawberry.field(description="GCJ-02 latitude.")
+    def latitude(self) -> float:
+        return self.model.latitude
+
+    @strawberry.field(description="GCJ-02 longitude.")
+    def longitude(self) -> float:
+        return self.model.longitude
+
+    @strawberry.field
+    def address(self) -> str:
+        return self.model.address
+
+    @strawberry.field
+    def city(self) -> str:
+        return self.model.city
+
+    @strawberry.field(description="Local opening hours, HH:MM-HH:MM (Asia/Shanghai).")
+    def opening_hours(self) -> str:
+        return self.model.opening_hours
+
+    @strawberry.field
+    async def connector_counts(self, info: Info) -> ConnectorCounts:
+        return ConnectorCounts.from_counts(await info.context.loaders.connector_counts.load(self.model.id))
+
+    @strawberry.field
+    async def charge_points(self, info: Info) -> list[ChargePoint]:
+        return [ChargePoint(model=cp) for cp in await info.context.loaders.charge_points_of_station.load(self.model.id)]
+
+
+@strawberry.type(description="A pile: one OCPP endpoint.")
+class ChargePoint:
+    model: strawberry.Private[ChargePointModel]
+
+    @strawberry.field(description="The OCPP charge point identity.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    def registration_status(self) -> RegistrationStatus:
+        return self.model.registration_status
+
+    @strawberry.field(description="Subprotocol of the current or last connection, e.g. ocpp1.6.")
+    def protocol(self) -> str:
+        return self.model.protocol
+
+    @strawberry.field
+    def vendor(self) -> str:
+        return self.model.vendor
+
+    @strawberry.field
+    def model_name(self) -> str:
+        return self.model.model
+
+    @strawberry.field
+    def serial_number(self) -> str:
+        return self.model.serial_number
+
+    @strawberry.field
+    def firmware_version(self) -> str:
+        return self.model.firmware_version
+
+    @strawberry.field
+    def online(self) -> bool:
+        return self.model.online
+
+    @strawberry.field
+    def last_seen_at(self) -> datetime | None:
+        return self.model.last_seen_at
+
+    @strawberry.field(description="Status of the pile as a whole (OCPP connector 0).")
+    def status(self) -> ConnectorStatus:
+        return self.model.status
+
+    @strawberry.field
+    def error_code(self) -> str:
+        return self.model.error_code
+
+    @strawberry.field
+    async def station(self, info: Info) -> Station | None:
+        if self.model.station_id is None:
+            return None
+        found = await info.context.loaders.station.load(self.model.station_id)
+        return Station(model=found) if found else None
+
+    @strawberry.field
+    async def connectors(self, info: Info) -> list[Connector]:
+        return [Connector(model=c) for c in await info.context.loaders.connectors_of_charge_point.load(self.model.id)]
+
+
+@strawberry.type(description="One plug of a pile.")
+class Connector:
+    model: strawberry.Private[ConnectorModel]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.model.id))
+
+    @strawberry.field(description="The OCPP connectorId on its pile (1-based).")
+    def connector_no(self) -> int:
+        return self.model.connector_no
+
+    @strawberry.field
+    def charge_point_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.charge_point_id)
+
+    @strawberry.field
+    def kind(self) -> ConnectorType:
+        return self.model.kind
+
+    @strawberry.field
+    def max_power_w(self) -> int:
+        return self.model.max_power_w
+
+    @strawberry.field
+    def status(self) -> ConnectorStatus:
+        return self.model.status
+
+    @strawberry.field
+    def error_code(self) -> str:
+        return self.model.error_code
+
+    @strawberry.field
+    def vendor_error_code(self) -> str:
+        return self.model.vendor_error_code
+
+    @strawberry.field(description="When the current status began, as the pile reported it.")
+    def status_at(self) -> datetime | None:
+        return self.model.status_at
+
+    @strawberry.field
+    async def charge_point(self, info: Info) -> ChargePoint:
+        found = await info.context.loaders.charge_point.load(self.model.charge_point_id)
+        assert found is not None  # a connector cannot outlive its pile (ON DELETE CASCADE)
+        return ChargePoint(model=found)
+
+    @strawberry.field
+    async def active_session(
+        self, info: Info
+    ) -> Annotated[ChargingSession, strawberry.lazy("api.graphql.charging.types")] | None:
+        from api.graphql.charging.types import ChargingSession
+
+        found = await info.context.loaders.active_session_of_connector.load(self.model.id)
+        return ChargingSession(model=found) if found else None
