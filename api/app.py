@@ -1,0 +1,72 @@
+"""``create_app``: the Starlette application of one ChargeOps node, with its lifespan.
+
+Routes: ``/graphql`` (HTTP and graphql-transport-ws), ``/graphiql/static`` (GraphiQL, served offline),
+``/ocpp/{chargePointId}`` (OCPP-J WebSocket), ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.container import Services, build_services
+from api.core.db import open_database
+from api.demo import seed_demo
+from api.graphql.context import Context
+from api.graphql.schema import schema
+from api.graphql.view import graphql_routes
+from api.ocpp import schemas as ocpp_schemas
+from api.ocpp.server import DIALECTS, OcppServer
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    demo_piles: int = 0,
+) -> Starlette:
+    """Build the app; ``demo_piles > 0`` seeds the demo (with that many piles) into an empty database."""
+    services = services or build_services(settings)
+    ocpp_server = OcppServer(services)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for dialect in DIALECTS:
+            ocpp_schemas.load(dialect)  # compile validators before the first pile arrives
+        database = await open_database(settings.database_url)
+        try:
+            await services.charge_points.mark_all_offline()
+            if demo_piles and await seed_demo(services, demo_piles):
+                log.info("seeded the demo: 3 stations, %d piles", demo_piles)
+            yield
+        finally:
+            await ocpp_server.close_all()
+            await services.bus.close()
+            await database.close_connections()
+
+    async def context(connection: HTTPConnection) -> Context:
+        return Context(services=services, request=connection)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "piles_connected": len(ocpp_server.registry)})
+
+    app = Starlette(
+        routes=[
+            *graphql_routes(schema, context),
+            WebSocketRoute("/ocpp/{charge_point_id:str}", ocpp_server.endpoint),
+            Route("/healthz", health),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.ocpp = ocpp_server
+    return app

@@ -1,0 +1,88 @@
+"""The ``chargeops`` command line: serve, simulate, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_SCHEMA_PATH = Path("schema/schema.graphql")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"chargeops: {error}", file=sys.stderr)
+        return 2
+    demo_piles = args.demo_piles if args.demo else 0
+    app = create_app(settings, demo_piles=demo_piles)
+    host_for_links = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"ChargeOps on {settings.database_url}")
+    print(f"  GraphQL + GraphiQL   http://{host_for_links}:{args.port}/graphql")
+    print(f"  OCPP 1.6J            ws://{host_for_links}:{args.port}/ocpp/<chargePointId>   (subprotocol ocpp1.6)")
+    if args.demo:
+        print(f"  demo piles           DEMO-0001 ... DEMO-{demo_piles:04d}; try: chargeops simulate --piles {demo_piles}")
+    sys.stdout.flush()
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        ws_max_size=max(settings.ocpp_max_frame_bytes, 1 << 20),
+        log_level=args.log_level,
+        lifespan="on",
+    )
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from api.graphql.schema import export_sdl
+
+    text = export_sdl()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chargeops", description="ChargeOps: EV charging operations platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run a node: GraphQL API, OCPP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("CHARGEOPS_PORT", "8000")),
+                       help="default: $CHARGEOPS_PORT or 8000")
+    serve.add_argument("--demo", action="store_true", help="seed demo stations and piles into an empty database")
+    serve.add_argument("--demo-piles", type=int, default=6, help="how many demo piles --demo seeds (default 6)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=_serve)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="file to write, or - for stdout")
+    export.set_defaults(func=_export_schema)
+
+    try:
+        from api.simulator.run import register
+    except ImportError:  # the simulator is optional in stripped-down installs
+        pass
+    else:
+        register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

@@ -1,0 +1,87 @@
+"""Demo data for ``chargeops serve --demo``: one operator, three stations in Hangzhou, six piles.
+
+The id tags and VINs here are also the simulator's defaults, so ``serve --demo`` plus ``simulate`` charge
+with no set-up. Coordinates are GCJ-02 (as read off WeChat's map).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.container import Services
+from api.models.enums import ConnectorType
+
+DEMO_OPERATOR = "杭州示范充电运营有限公司"
+DEMO_ID_TAGS = tuple(f"DEMO{n:04d}" for n in range(1, 21))
+"""RFID cards, accepted."""
+DEMO_VINS = (
+    "LFV2A21K6M3000001",
+    "LGXCE4CB8N0000002",
+    "LSVAU6A38N2000003",
+    "LNBSCU3H5PR000004",
+    "LB37624S4PX000005",
+    "LDC913L25N0000006",
+    "LVGBPB9E9PG000007",
+    "LHGRT5850P8000008",
+    "LFP83ACC1P1000009",
+    "LS6A2E0M4PA000010",
+)
+"""Vehicles whose VIN is accepted as an id tag (VIN charging, 即插即充)."""
+
+
+@dataclass(frozen=True)
+class DemoStation:
+    name: str
+    address: str
+    latitude: float
+    longitude: float
+    opening_hours: str
+
+
+DEMO_STATIONS = (
+    DemoStation("西湖文化广场充电站", "浙江省杭州市拱墅区中山北路西湖文化广场地下停车场B2", 30.277412, 120.168985, "00:00-24:00"),
+    DemoStation("钱江新城市民中心充电站", "浙江省杭州市上城区钱江新城市民中心P3停车场", 30.245163, 120.215321, "06:00-23:00"),
+    DemoStation("滨江物联网街公交充电站", "浙江省杭州市滨江区物联网街公交首末站", 30.192375, 120.210946, "00:00-24:00"),
+)
+
+# (connector type, max power W) of both connectors of a demo pile, by pile index 0..5
+DEMO_PILE_KINDS = (
+    (ConnectorType.GBT_DC, 120_000),
+    (ConnectorType.GBT_DC, 120_000),
+    (ConnectorType.GBT_AC, 7_000),
+    (ConnectorType.GBT_DC, 120_000),
+    (ConnectorType.GBT_AC, 7_000),
+    (ConnectorType.GBT_AC, 7_000),
+)
+
+
+def demo_pile_id(n: int) -> str:
+    """``DEMO-0001`` for n = 1."""
+    return f"DEMO-{n:04d}"
+
+
+def demo_pile_kind(n: int) -> tuple[ConnectorType, int]:
+    """The demo mix repeats for piles beyond the first six (``--demo-piles``)."""
+    return DEMO_PILE_KINDS[(n - 1) % len(DEMO_PILE_KINDS)]
+
+
+async def seed_demo(services: Services, piles: int = 6) -> bool:
+    """Fill an empty database with the demo; returns False (and changes nothing) if it has stations."""
+    if await services.stations.count() > 0:
+        return False
+    operator = await services.stations.create_operator(DEMO_OPERATOR)
+    stations = [
+        await services.stations.create_station(
+            operator.id, s.name, s.latitude, s.longitude, address=s.address, city="杭州市", opening_hours=s.opening_hours
+        )
+        for s in DEMO_STATIONS
+    ]
+    for n in range(1, piles + 1):
+        station = stations[(n - 1) * len(stations) // piles]
+        kind = demo_pile_kind(n)
+        await services.charge_points.register(demo_pile_id(n), station.id, [kind, kind])
+    for tag in DEMO_ID_TAGS:
+        await services.charging.issue_id_tag(tag)
+    for number, vin in enumerate(DEMO_VINS, start=1):
+        await services.charging.register_vehicle(vin, plate=f"浙AD{number:05d}")
+    return True
