@@ -1,0 +1,95 @@
+"""The real server for tests: uvicorn on 127.0.0.1 (a free port) in the test loop, with a fresh database.
+
+``CHARGEOPS_TEST_DATABASE_URL`` picks the engine: unset means a SQLite file in a temporary folder;
+``mysql://root:@127.0.0.1:3306/test`` means MariaDB/MySQL, where a database of its own is created for
+this run (``<name>_<random>``) and dropped afterwards, so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.container import Services, build_services
+from api.settings import Settings
+from tests.support.builders import Builders
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    ws_url: str
+    services: Services
+    builders: Builders
+
+    def ocpp_url(self, charge_point_id: str) -> str:
+        return f"{self.ws_url}/ocpp/{charge_point_id}"
+
+
+async def _mysql_database(url: str) -> tuple[str, str]:
+    import asyncmy
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'test'}_{secrets.token_hex(4)}"
+    conn = await asyncmy.connect(
+        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root", password=parts.password or ""
+    )
+    async with conn.cursor() as cursor:
+        await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    conn.close()
+    return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+async def _drop_mysql_database(url: str, name: str) -> None:
+    import asyncmy
+
+    parts = urlsplit(url)
+    conn = await asyncmy.connect(
+        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root", password=parts.password or ""
+    )
+    async with conn.cursor() as cursor:
+        await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
+    wanted = os.environ.get("CHARGEOPS_TEST_DATABASE_URL", "")
+    mysql_name = None
+    if wanted.startswith("mysql://"):
+        database_url, mysql_name = await _mysql_database(wanted)
+    else:
+        database_url = f"sqlite://{tmp_path_factory.mktemp('db') / 'chargeops.sqlite3'}"
+    settings = Settings(database_url=database_url, ocpp_response_timeout_s=5)
+    services = build_services(settings)
+    app = create_app(settings, services=services)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, ws="websockets-sansio", lifespan="on", log_level="warning"
+    )
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    while not uv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = uv.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield RunningServer(
+            base_url=f"http://127.0.0.1:{port}",
+            ws_url=f"ws://127.0.0.1:{port}",
+            services=services,
+            builders=Builders(services),
+        )
+    finally:
+        uv.should_exit = True
+        await task
+        if mysql_name is not None:
+            await _drop_mysql_database(wanted, mysql_name)
