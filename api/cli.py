@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from api.simulator.run import register as register_simulate
+
 DEFAULT_SCHEMA_PATH = Path("schema/schema.graphql")
 
 
@@ -22,6 +24,9 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"chargeops: {error}", file=sys.stderr)
         return 2
+    logging.getLogger().setLevel(args.log_level.upper())
+    if args.log_level != "debug":  # one line per OCPP frame is for debugging only
+        logging.getLogger("api.ocpp.traffic").setLevel(logging.WARNING)
     demo_piles = args.demo_piles if args.demo else 0
     app = create_app(settings, demo_piles=demo_piles)
     host_for_links = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
@@ -73,12 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="file to write, or - for stdout")
     export.set_defaults(func=_export_schema)
 
-    try:
-        from api.simulator.run import register
-    except ImportError:  # the simulator is optional in stripped-down installs
-        pass
-    else:
-        register(commands)
+    register_simulate(commands)
     return parser
 
 

@@ -24,6 +24,8 @@ from api.ocpp.frames import Fault, FrameError
 from api.ocpp.schemas import SchemaSet
 
 log = logging.getLogger(__name__)
+traffic_log = logging.getLogger("api.ocpp.traffic")
+"""The ``ocpp`` library logs every frame at INFO here; ``chargeops serve`` shows it only with --log-level debug."""
 
 
 class Transport(Protocol):
@@ -39,7 +41,7 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
     """Actions a pile may send to us in this version; other known actions are NotSupported."""
 
     def __init__(self, charge_point_id: str, transport: Transport, services: Services, response_timeout: int) -> None:
-        super().__init__(charge_point_id, transport, response_timeout=response_timeout, logger=log)
+        super().__init__(charge_point_id, transport, response_timeout=response_timeout, logger=traffic_log)
         self.services = services
         self.accepted = False
         """Registration accepted: until then only BootNotification and Heartbeat are answered."""
