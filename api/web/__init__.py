@@ -1,0 +1,1 @@
+"""Pages and static files we serve ourselves (GraphiQL, offline)."""
