@@ -22,6 +22,7 @@ from api.graphql.context import Context
 from api.graphql.schema import schema
 from api.graphql.view import graphql_routes
 from api.ocpp import schemas as ocpp_schemas
+from api.ocpp.gateway import LocalGateway
 from api.ocpp.server import DIALECTS, OcppServer
 from api.settings import Settings
 
@@ -37,6 +38,7 @@ def create_app(
     """Build the app; ``demo_piles > 0`` seeds the demo (with that many piles) into an empty database."""
     services = services or build_services(settings)
     ocpp_server = OcppServer(services)
+    services.commands.use(LocalGateway(ocpp_server.registry))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

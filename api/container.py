@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from api.charge_point.service import ChargePointService
 from api.charging.service import ChargingService
+from api.commands.service import CommandService
 from api.core.bus import EventBus, InProcessBus
 from api.core.clock import Clock, SystemClock
 from api.core.db import UnitOfWork
@@ -23,6 +24,8 @@ class Services:
     charge_points: ChargePointService
     charging: ChargingService
     metering: MeteringService
+    commands: CommandService
+    """Commands to piles; app composition plugs in the gateway that reaches them."""
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, bus: EventBus | None = None) -> Services:
@@ -41,4 +44,5 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
         charge_points=charge_points,
         charging=charging,
         metering=MeteringService(uow, clock, charging),
+        commands=CommandService(),
     )

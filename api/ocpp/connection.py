@@ -16,8 +16,11 @@ from typing import Any, Protocol
 
 from ocpp.charge_point import ChargePoint, camel_to_snake_case, remove_nones, snake_to_camel_case
 from ocpp.messages import CallError as LibCallError
+from ocpp.exceptions import OCPPError
 from ocpp.messages import CallResult as LibCallResult
+from starlette.websockets import WebSocketDisconnect
 
+from api.commands.dto import Command, CommandResult, Outcome
 from api.container import Services
 from api.ocpp import frames
 from api.ocpp.frames import Fault, FrameError
@@ -99,6 +102,28 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
         return payload
 
     before_acceptance: frozenset[str] = frozenset({"BootNotification", "Heartbeat"})
+
+    def command_call(self, command: Command) -> Any:
+        """The call of this dialect for ``command``."""
+        raise NotImplementedError
+
+    def command_result(self, action: str, answer: Any) -> CommandResult:
+        """What the pile's answer to ``action`` means."""
+        raise NotImplementedError
+
+    async def execute(self, command: Command) -> CommandResult:
+        """Send ``command`` as a call and wait (up to the response timeout) for the pile's answer."""
+        payload = self.command_call(command)
+        action = type(payload).__name__
+        try:
+            answer = await self.call(payload, suppress=False)
+        except TimeoutError:
+            return CommandResult(Outcome.TIMED_OUT, message=f"no answer to {action} within {self._response_timeout} s")
+        except OCPPError as error:  # a CALLERROR, or an answer that breaks the schema
+            return CommandResult(Outcome.ERROR, status=error.code, message=str(error.description))
+        except (WebSocketDisconnect, RuntimeError, OSError) as error:
+            return CommandResult(Outcome.OFFLINE, message=f"the connection closed while sending {action}: {error}")
+        return self.command_result(action, answer)
 
     async def run(self) -> None:
         """Receive until the socket closes; frames are handled in order, as OCPP-J requires."""

@@ -103,6 +103,28 @@ class StrictChargePoint:
                 assert len(frame) == 5 and isinstance(frame[4], dict), f"malformed CALLERROR {frame}"
             return frame
 
+    # -- calls from the server ---------------------------------------------------------------------------
+
+    async def expect_call(self, action: str, timeout: float = 5) -> list[Any]:
+        """The next CALL from the server, which must be ``action`` with a payload valid by the official schema."""
+        frame = self.server_calls.get_nowait() if not self.server_calls.empty() else await self.next_frame(timeout)
+        assert frame[0] == 2 and len(frame) == 4, f"expected a CALL, got {frame}"
+        assert frame[2] == action, f"expected {action}, got {frame}"
+        errors = list(_validator(action).iter_errors(frame[3]))
+        if errors:
+            raise SchemaViolation(f"server sent an invalid {action} CALL {frame[3]}: {errors[0].message}")
+        return frame
+
+    async def answer(self, frame: list[Any], payload: dict[str, Any], *, validate: bool = True) -> None:
+        if validate:
+            errors = list(_validator(f"{frame[2]}Response").iter_errors(payload))
+            if errors:
+                raise SchemaViolation(f"test answered {frame[2]} invalidly: {errors[0].message}")
+        await self.ws.send(json.dumps([3, frame[1], payload]))
+
+    async def answer_error(self, frame: list[Any], code: str, description: str = "") -> None:
+        await self.ws.send(json.dumps([4, frame[1], code, description, {}]))
+
     # -- conveniences for whole sessions ---------------------------------------------------------------
 
     async def boot(self) -> dict[str, Any]:

@@ -10,16 +10,17 @@ import json
 from typing import Any
 
 from ocpp.routing import on
-from ocpp.v16 import call_result
+from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, DataTransferStatus
 
 from api.charge_point.dto import BootInfo, StatusReport
 from api.charging.dto import TransactionStart, TransactionStop, VehicleReport
 from api.charging.rules import GBT_MESSAGE_PHASE
+from api.commands.dto import Command, CommandResult
 from api.models.enums import RegistrationStatus
 from api.ocpp.connection import OcppConnection
 from api.ocpp.schemas import V16, load
-from api.ocpp.v16 import mapping
+from api.ocpp.v16 import commands, mapping
 
 VEHICLE_MESSAGES = frozenset(GBT_MESSAGE_PHASE) | {"VIN"}
 """DataTransfer messageIds we understand (any vendorId): GB/T 27930 BMS message names, or ``VIN``.
@@ -28,6 +29,10 @@ VEHICLE_MESSAGES = frozenset(GBT_MESSAGE_PHASE) | {"VIN"}
 
 class ChargePointV16(OcppConnection):
     dialect = V16
+    # what the ocpp library's call() needs to validate our CALLs and build the answers' dataclasses
+    _ocpp_version = "1.6"
+    _call = call
+    _call_result = call_result
     schemas = load(V16)
     pile_actions = frozenset(
         {
@@ -43,6 +48,12 @@ class ChargePointV16(OcppConnection):
             Action.firmware_status_notification,
         }
     )
+
+    def command_call(self, command: Command) -> Any:
+        return commands.to_call(command)
+
+    def command_result(self, action: str, answer: Any) -> CommandResult:
+        return commands.interpret(action, answer)
 
     @on(Action.boot_notification)
     async def on_boot_notification(
