@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -20,17 +21,35 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class ConfigurationKey:
+    key: str
+    value: str | None
+    """None when the pile reports the key without a value."""
+    readonly: bool
+
+
+@dataclass(frozen=True)
 class CommandResult:
     outcome: Outcome
     status: str | None = None
     """The pile's own status word (``Accepted``, ``Scheduled``, ``UnlockFailed``…), or the CALLERROR code."""
     message: str = ""
+    configuration: tuple[ConfigurationKey, ...] = ()
+    """GetConfiguration: the keys the pile knows."""
+    unknown_keys: tuple[str, ...] = ()
+    """GetConfiguration: the requested keys the pile does not know."""
+    list_version: int | None = None
+    """GetLocalListVersion: the pile's local list version (0 = empty list, -1 = no local list support)."""
+    file_name: str | None = None
+    """GetDiagnostics: the file the pile will upload."""
 
 
 @dataclass(frozen=True)
 class RemoteStart:
     id_tag: str
     connector_no: int | None = None
+    max_power_w: int | None = None
+    """When set, the transaction is limited to this power (a charging profile for this transaction only)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +74,118 @@ class Reset:
     hard: bool = False
 
 
-Command = RemoteStart | RemoteStop | ChangeAvailability | UnlockConnector | Reset
+@dataclass(frozen=True)
+class GetConfiguration:
+    keys: tuple[str, ...] = ()
+    """Empty = every key the pile has."""
+
+
+@dataclass(frozen=True)
+class ChangeConfiguration:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ClearCache:
+    """Empty the pile's authorization cache."""
+
+
+TRIGGERABLE_MESSAGES = frozenset(
+    {
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TriggerMessage:
+    message: str
+    """One of TRIGGERABLE_MESSAGES."""
+    connector_no: int | None = None
+
+
+@dataclass(frozen=True)
+class ReserveNow:
+    connector_no: int
+    """0 = any connector of the pile."""
+    id_tag: str
+    expires_at: datetime
+    reservation_id: int
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelReservation:
+    reservation_id: int
+
+
+LOCAL_LIST_STATUSES = frozenset({"Accepted", "Blocked", "Expired", "Invalid"})
+
+
+@dataclass(frozen=True)
+class LocalListEntry:
+    id_tag: str
+    status: str | None
+    """One of LOCAL_LIST_STATUSES, or None: remove the tag (differential updates only)."""
+    expires_at: datetime | None = None
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True)
+class SendLocalList:
+    list_version: int
+    full: bool
+    """True = replace the pile's whole list; False = a differential update."""
+    entries: tuple[LocalListEntry, ...]
+
+
+@dataclass(frozen=True)
+class GetLocalListVersion:
+    """Ask which version of the local authorization list the pile holds."""
+
+
+@dataclass(frozen=True)
+class GetDiagnostics:
+    location: str
+    """Where the pile uploads the file: an absolute http, https, ftp or ftps URI."""
+    start_time: datetime | None = None
+    stop_time: datetime | None = None
+    retries: int | None = None
+    retry_interval_s: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdateFirmware:
+    location: str
+    """Where the pile downloads the firmware: an absolute http, https, ftp or ftps URI."""
+    retrieve_at: datetime
+    retries: int | None = None
+    retry_interval_s: int | None = None
+
+
+Command = (
+    RemoteStart
+    | RemoteStop
+    | ChangeAvailability
+    | UnlockConnector
+    | Reset
+    | GetConfiguration
+    | ChangeConfiguration
+    | ClearCache
+    | TriggerMessage
+    | ReserveNow
+    | CancelReservation
+    | SendLocalList
+    | GetLocalListVersion
+    | GetDiagnostics
+    | UpdateFirmware
+)
 
 
 class CommandGateway(Protocol):
