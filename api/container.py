@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from dataclasses import dataclass
 
+from api.access.service import AccessService
+from api.access.tokens import TokenCodec
+from api.audit.service import AuditService
 from api.charge_point.service import ChargePointService
 from api.charging.service import ChargingService
+from api.commands.operations import OperationsService
 from api.commands.service import CommandService
 from api.core.bus import EventBus, InProcessBus
 from api.core.clock import Clock, SystemClock
 from api.core.db import UnitOfWork
+from api.files.signing import derive_key
 from api.metering.service import MeteringService
 from api.settings import Settings
 from api.station.service import StationService
@@ -26,6 +33,18 @@ class Services:
     metering: MeteringService
     commands: CommandService
     """Commands to piles; app composition plugs in the gateway that reaches them."""
+    access: AccessService
+    audit: AuditService
+    operations: OperationsService
+    """Operator actions on piles: scope check, desired state, command, audit entry."""
+    secret_key: str
+    """The settings' secret, or a random one for this process (never logged)."""
+
+    def key_for(self, purpose: str) -> bytes:
+        return derive_key(self.secret_key, purpose)
+
+
+log = logging.getLogger(__name__)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, bus: EventBus | None = None) -> Services:
@@ -36,6 +55,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
         uow, clock, auto_register=settings.ocpp_auto_register, heartbeat_interval_s=settings.ocpp_heartbeat_interval_s
     )
     charging = ChargingService(uow, clock, charge_points)
+    secret_key = settings.secret_key
+    if not secret_key:
+        log.warning("CHARGEOPS_SECRET_KEY is not set: using a random key, so tokens and file links die with this process")
+        secret_key = secrets.token_urlsafe(48)
+    access = AccessService(clock, TokenCodec(derive_key(secret_key, "access-token"), settings.token_ttl_s))
+    audit = AuditService(clock)
+    commands = CommandService()
     return Services(
         settings=settings,
         clock=clock,
@@ -44,5 +70,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
         charge_points=charge_points,
         charging=charging,
         metering=MeteringService(uow, clock, charging),
-        commands=CommandService(),
+        commands=commands,
+        access=access,
+        audit=audit,
+        operations=OperationsService(clock, access, audit, charge_points, charging, commands),
+        secret_key=secret_key,
     )

@@ -53,6 +53,25 @@ class Settings:
     """How long a command waits for a pile's answer."""
     bus_queue_size: int = 1000
     """Events a subscriber may have pending before it is dropped."""
+    secret_key: str = ""
+    """Signs access tokens (JWT) and file URLs; every node of a deployment needs the same one.
+    Empty means a random key per process (fine for one node: tokens and links die with it)."""
+    token_ttl_s: int = 43200
+    """How long a staff login token (JWT) is valid."""
+    files_backend: str = "local"
+    """Where station files live: ``local`` (a directory, the embedded default) or ``s3`` (S3-compatible)."""
+    files_dir: str = "chargeops-files"
+    """Directory of the ``local`` backend."""
+    files_max_bytes: int = 20 * 1024 * 1024
+    """Largest file that may be uploaded (station files, diagnostics from piles)."""
+    files_url_ttl_s: int = 600
+    """How long a signed download or upload URL stays valid."""
+    s3_endpoint_url: str = ""
+    """S3-compatible endpoint (e.g. ``http://127.0.0.1:9000``); empty means AWS's own."""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,7 +84,16 @@ class Settings:
             values["public_url"] = raw.strip().rstrip("/")
         if (raw := env.get(PREFIX + "OCPP_AUTO_REGISTER")) is not None:
             values["ocpp_auto_register"] = _bool("OCPP_AUTO_REGISTER", raw)
+        for name in (
+            "SECRET_KEY", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
+            "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
+        ):
+            if (raw := env.get(PREFIX + name)) is not None:
+                values[name.lower()] = raw.strip()
         for name, minimum in (
+            ("TOKEN_TTL_S", 60),
+            ("FILES_MAX_BYTES", 1024),
+            ("FILES_URL_TTL_S", 10),
             ("OCPP_HEARTBEAT_INTERVAL_S", 10),
             ("OCPP_MAX_FRAME_BYTES", 1024),
             ("OCPP_RESPONSE_TIMEOUT_S", 1),
@@ -76,4 +104,10 @@ class Settings:
         settings = replace(base, **values)  # type: ignore[arg-type]
         if not settings.database_url.startswith(("sqlite://", "mysql://")):
             raise SettingsError(f"{PREFIX}DATABASE_URL must start with sqlite:// or mysql://")
+        if settings.files_backend not in ("local", "s3"):
+            raise SettingsError(f"{PREFIX}FILES_BACKEND must be local or s3")
+        if settings.files_backend == "s3" and not settings.s3_bucket:
+            raise SettingsError(f"{PREFIX}FILES_BACKEND=s3 needs {PREFIX}S3_BUCKET")
+        if settings.secret_key and len(settings.secret_key) < 32:
+            raise SettingsError(f"{PREFIX}SECRET_KEY must have at least 32 characters")
         return settings

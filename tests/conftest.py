@@ -29,6 +29,8 @@ class RunningServer:
     ws_url: str
     services: Services
     builders: Builders
+    admin_token: str
+    """A platform admin's token, for tests about something other than access."""
 
     def ocpp_url(self, charge_point_id: str) -> str:
         return f"{self.ws_url}/ocpp/{charge_point_id}"
@@ -81,12 +83,14 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
             task.result()
         await asyncio.sleep(0.01)
     port = uv.servers[0].sockets[0].getsockname()[1]
+    builders = Builders(services)
     try:
         yield RunningServer(
             base_url=f"http://127.0.0.1:{port}",
             ws_url=f"ws://127.0.0.1:{port}",
             services=services,
-            builders=Builders(services),
+            builders=builders,
+            admin_token=await builders.admin_token(),
         )
     finally:
         uv.should_exit = True

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from api.models.enums import ConnectorStatus, RegistrationStatus
+from api.models.enums import Availability, ConnectorStatus, RegistrationStatus
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,32 @@ class Admission:
     charge_point_id: str
     registration_status: RegistrationStatus
     newly_registered: bool
+
+
+@dataclass(frozen=True)
+class DesiredAvailability:
+    connector_no: int
+    """0 = the pile as a whole."""
+    availability: Availability
+    applied: bool
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What operators want a pile to be; what must be (re-)applied when it boots."""
+
+    charge_point_id: str
+    pile: DesiredAvailability
+    connectors: tuple[DesiredAvailability, ...]
+    configuration: tuple[tuple[str, str], ...]
+
+    def availability_to_apply(self) -> list[DesiredAvailability]:
+        """After a boot: the pile's lock (or a pending unlock), then locks of single connectors."""
+        wanted: list[DesiredAvailability] = []
+        if self.pile.availability == Availability.INOPERATIVE or not self.pile.applied:
+            wanted.append(self.pile)
+        if self.pile.availability == Availability.OPERATIVE:
+            wanted += [
+                c for c in self.connectors if c.availability == Availability.INOPERATIVE or not c.applied
+            ]
+        return wanted

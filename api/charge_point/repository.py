@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from api.models import ChargePoint, ChargePointEvent, Connector
-from api.models.enums import ConnectorType, RegistrationStatus
+from api.models import ChargePoint, ChargePointEvent, Connector, DesiredConfiguration, Reservation
+from api.models.enums import Availability, ConnectorType, RegistrationStatus
 
 
 async def get(charge_point_id: str) -> ChargePoint | None:
@@ -78,3 +78,51 @@ async def events(charge_point_id: str, limit: int) -> list[ChargePointEvent]:
 
 async def touch(charge_point_id: str, at: datetime) -> None:
     await ChargePoint.filter(id=charge_point_id).update(last_seen_at=at)
+
+
+async def desired_configuration(charge_point_id: str) -> list[DesiredConfiguration]:
+    return await DesiredConfiguration.filter(charge_point_id=charge_point_id).order_by("key")
+
+
+async def desired_configuration_for(charge_point_ids: list[str]) -> list[DesiredConfiguration]:
+    return await DesiredConfiguration.filter(charge_point_id__in=charge_point_ids).order_by("charge_point_id", "key")
+
+
+async def set_desired_configuration(charge_point_id: str, key: str, value: str) -> None:
+    found = await DesiredConfiguration.get_or_none(charge_point_id=charge_point_id, key=key)
+    if found is None:
+        await DesiredConfiguration.create(charge_point_id=charge_point_id, key=key, value=value)
+    else:
+        await DesiredConfiguration.filter(id=found.id).update(value=value, last_status="", applied_at=None)
+
+
+async def note_configuration(charge_point_id: str, key: str, value: str, status: str, at: datetime | None) -> None:
+    await DesiredConfiguration.filter(charge_point_id=charge_point_id, key=key, value=value).update(
+        last_status=status, applied_at=at
+    )
+
+
+async def remove_desired_configuration(charge_point_id: str, key: str) -> int:
+    return await DesiredConfiguration.filter(charge_point_id=charge_point_id, key=key).delete()
+
+
+async def mark_pile_applied(charge_point_id: str, availability: Availability) -> None:
+    await ChargePoint.filter(id=charge_point_id, desired_availability=availability).update(availability_applied=True)
+
+
+async def mark_connector_applied(charge_point_id: str, connector_no: int, availability: Availability) -> None:
+    await Connector.filter(
+        charge_point_id=charge_point_id, connector_no=connector_no, desired_availability=availability
+    ).update(availability_applied=True)
+
+
+async def create_reservation(**values: Any) -> Reservation:
+    return await Reservation.create(**values)
+
+
+async def reservation(reservation_id: int) -> Reservation | None:
+    return await Reservation.get_or_none(id=reservation_id)
+
+
+async def update_reservation(reservation_id: int, **values: Any) -> None:
+    await Reservation.filter(id=reservation_id).update(**values)

@@ -7,14 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from api.charge_point import repository
-from api.charge_point.dto import Admission, BootInfo, BootResult, StatusReport
+from api.charge_point.dto import (
+    Admission,
+    BootInfo,
+    BootResult,
+    DesiredAvailability,
+    DesiredState,
+    StatusReport,
+)
 from api.charge_point.errors import ChargePointRejected, UnknownChargePoint, UnknownConnector
 from api.charge_point.events import ChargePointConnectionChanged, ConnectorStatusChanged
 from api.core.bus import channels
 from api.core.clock import Clock, clamp_reported
 from api.core.db import UnitOfWork
-from api.models import ChargePoint, ChargePointEvent, Connector
-from api.models.enums import ConnectorType, RegistrationStatus
+from api.models import ChargePoint, ChargePointEvent, Connector, DesiredConfiguration, Reservation
+from api.models.enums import Availability, ConnectorType, RegistrationStatus
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +176,80 @@ class ChargePointService:
 
     async def events(self, charge_point_id: str, limit: int = 50) -> list[ChargePointEvent]:
         return await repository.events(charge_point_id, limit)
+
+    # -- desired state (what operators want; re-applied after every boot) -----------------------------
+
+    async def set_desired_availability(
+        self, charge_point_id: str, connector_no: int, availability: Availability
+    ) -> None:
+        """Record what operators want; it counts as not applied until the pile agrees."""
+        cp = await self._require(charge_point_id)
+        if connector_no == 0:
+            await repository.update(cp.id, desired_availability=availability, availability_applied=False)
+            return
+        connector = await repository.connector(cp.id, connector_no)
+        if connector is None:
+            raise UnknownConnector(f"charge point {charge_point_id!r} has no connector {connector_no}")
+        await repository.update_connector(connector.id, desired_availability=availability, availability_applied=False)
+
+    async def note_availability_applied(
+        self, charge_point_id: str, connector_no: int, availability: Availability
+    ) -> None:
+        """The pile agreed to ``availability``; only marks it applied if it is still what is desired."""
+        if connector_no == 0:
+            await repository.mark_pile_applied(charge_point_id, availability)
+        else:
+            await repository.mark_connector_applied(charge_point_id, connector_no, availability)
+
+    async def desired_state(self, charge_point_id: str) -> DesiredState:
+        cp = await self._require(charge_point_id)
+        connectors = await repository.connectors_for([cp.id])
+        configuration = await repository.desired_configuration(cp.id)
+        return DesiredState(
+            cp.id,
+            DesiredAvailability(0, Availability(cp.desired_availability), cp.availability_applied),
+            tuple(
+                DesiredAvailability(c.connector_no, Availability(c.desired_availability), c.availability_applied)
+                for c in connectors
+            ),
+            tuple((d.key, d.value) for d in configuration),
+        )
+
+    async def set_desired_configuration(self, charge_point_id: str, key: str, value: str) -> None:
+        await self._require(charge_point_id)
+        await repository.set_desired_configuration(charge_point_id, key, value)
+
+    async def note_configuration_result(self, charge_point_id: str, key: str, value: str, status: str) -> None:
+        """The pile's answer to ChangeConfiguration(key, value); a stale value is left alone."""
+        applied = self.clock.now() if status in ("Accepted", "RebootRequired") else None
+        await repository.note_configuration(charge_point_id, key, value, status, applied)
+
+    async def desired_configuration_for(self, charge_point_ids: list[str]) -> list[DesiredConfiguration]:
+        return await repository.desired_configuration_for(charge_point_ids)
+
+    async def store_reported_configuration(self, charge_point_id: str, entries: list[dict[str, Any]]) -> None:
+        await repository.update(
+            charge_point_id, reported_configuration=entries, reported_configuration_at=self.clock.now()
+        )
+
+    # -- reservations --------------------------------------------------------------------------------
+
+    async def create_reservation(
+        self, charge_point_id: str, connector_no: int, id_tag: str, expires_at: datetime, created_by_id: int | None
+    ) -> Reservation:
+        await self._require(charge_point_id)
+        if connector_no != 0:
+            await self.connector(charge_point_id, connector_no)
+        return await repository.create_reservation(
+            charge_point_id=charge_point_id, connector_no=connector_no, id_tag=id_tag, expires_at=expires_at,
+            created_by_id=created_by_id,
+        )
+
+    async def reservation(self, reservation_id: int) -> Reservation | None:
+        return await repository.reservation(reservation_id)
+
+    async def set_reservation_status(self, reservation_id: int, status: str) -> None:
+        await repository.update_reservation(reservation_id, status=status)
 
     async def _require(self, charge_point_id: str) -> ChargePoint:
         found = await repository.get(charge_point_id)

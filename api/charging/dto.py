@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from api.access.dto import Visibility
 from api.models.enums import SessionStatus
 
 
@@ -72,3 +73,5 @@ class SessionFilter:
     status: SessionStatus | None = None
     started_from: datetime | None = None
     started_to: datetime | None = None
+    visible: Visibility | None = None
+    """Only sessions the viewer may see (None: no restriction, for the platform's own use)."""

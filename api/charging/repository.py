@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Q
+
 from api.charging.dto import SessionFilter
 from api.models import ChargingSession, IdTag, SessionPhaseChange, Vehicle
 from api.models.enums import ChargingPhase, IdTagKind, SessionStatus
@@ -89,6 +91,13 @@ async def phases(session_ids: list[int]) -> list[SessionPhaseChange]:
 async def history(flt: SessionFilter, before_id: int | None, limit: int) -> list[ChargingSession]:
     """Newest first; ``before_id`` is the keyset cursor (ids grow with start order on one node)."""
     query = ChargingSession.all()
+    if flt.visible is not None and not flt.visible.everything:
+        scope = Q(id=-1)
+        if flt.visible.station_ids:
+            scope |= Q(station_id__in=list(flt.visible.station_ids))
+        if flt.visible.id_tags:
+            scope |= Q(id_tag__in=list(flt.visible.id_tags)) | Q(vin__in=list(flt.visible.id_tags))
+        query = query.filter(scope)
     if flt.station_id is not None:
         query = query.filter(station_id=flt.station_id)
     if flt.charge_point_id is not None:

@@ -16,6 +16,10 @@ ChargingPhase = strawberry.enum(
     enums.ChargingPhase, description="Phase of a DC fast charge (GB/T 27930); AC sessions go straight to CHARGING."
 )
 AuthorizationStatus = strawberry.enum(_AuthorizationStatus)
+Role = strawberry.enum(enums.Role, description="What a person may do, over the scope of the grant.")
+Availability = strawberry.enum(enums.Availability, description="Operative (unlocked) or inoperative (locked).")
+IdTagStatus = strawberry.enum(enums.IdTagStatus)
+IdTagKind = strawberry.enum(enums.IdTagKind, description="RFID card, app token, or a vehicle's VIN.")
 
 
 @strawberry.enum(description="A measurand kept as a column of every meter sample, with its unit in the name.")

@@ -1,12 +1,26 @@
 """tortoise-orm models: tables only, no rules. One module per table family; all in one "models" app."""
 
 from api.models.access import IdTag, Vehicle
-from api.models.charge_point import ChargePoint, ChargePointEvent, Connector
+from api.models.audit import AuditEntry
+from api.models.charge_point import (
+    ChargePoint,
+    ChargePointEvent,
+    Connector,
+    DesiredConfiguration,
+    Reservation,
+)
 from api.models.charging import ChargingSession, SessionPhaseChange
 from api.models.meter import MeterSample
+from api.models.people import Fleet, RoleGrant, User
 from api.models.station import Operator, Station
 
 __all__ = [
+    "AuditEntry",
+    "DesiredConfiguration",
+    "Fleet",
+    "Reservation",
+    "RoleGrant",
+    "User",
     "ChargePoint",
     "ChargePointEvent",
     "ChargingSession",

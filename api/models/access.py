@@ -10,6 +10,10 @@ class Vehicle(Model):
     id = fields.IntField(primary_key=True)
     vin = fields.CharField(max_length=17, null=True, unique=True)
     plate = fields.CharField(max_length=16, null=True)
+    owner: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name="vehicles", null=True, on_delete=fields.SET_NULL
+    )
+    owner_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -28,6 +32,22 @@ class IdTag(Model):
         "models.Vehicle", related_name="id_tags", null=True, on_delete=fields.SET_NULL
     )
     vehicle_id: int | None
+    user: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name="id_tags", null=True, on_delete=fields.SET_NULL
+    )
+    user_id: int | None
+    """The person the card is assigned to."""
+    fleet: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Fleet", related_name="id_tags", null=True, on_delete=fields.SET_NULL
+    )
+    fleet_id: int | None
+    """The fleet the card belongs to (billed to the fleet)."""
+    operator: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Operator", related_name="id_tags", null=True, on_delete=fields.SET_NULL
+    )
+    operator_id: int | None
+    """The operator that issued the card (null: issued by the platform)."""
+    blocked_reason = fields.CharField(max_length=128, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -3,7 +3,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from api.models.enums import ConnectorStatus, ConnectorType, RegistrationStatus
+from api.models.enums import Availability, ConnectorStatus, ConnectorType, RegistrationStatus
 
 
 class ChargePoint(Model):
@@ -35,6 +35,13 @@ class ChargePoint(Model):
     error_code = fields.CharField(max_length=32, default="NoError")
     firmware_status = fields.CharField(max_length=32, default="")
     diagnostics_status = fields.CharField(max_length=32, default="")
+    desired_availability = fields.CharEnumField(Availability, max_length=16, default=Availability.OPERATIVE)
+    """What operators want for the pile as a whole (connectorId 0); re-applied after every boot."""
+    availability_applied = fields.BooleanField(default=True)
+    """The pile agreed to ``desired_availability`` (false while a change waits for the pile to reconnect)."""
+    reported_configuration = fields.JSONField(null=True)
+    """The last GetConfiguration answer: ``[{"key", "value", "readonly"}]``."""
+    reported_configuration_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -57,6 +64,9 @@ class Connector(Model):
     info = fields.CharField(max_length=64, default="")
     status_at = fields.DatetimeField(null=True)
     """When the pile says the status began (its clock, clamped to ours)."""
+    desired_availability = fields.CharEnumField(Availability, max_length=16, default=Availability.OPERATIVE)
+    """What operators want for this connector; re-applied after every boot."""
+    availability_applied = fields.BooleanField(default=True)
 
     class Meta:
         table = "connector"
@@ -78,3 +88,45 @@ class ChargePointEvent(Model):
     class Meta:
         table = "charge_point_event"
         indexes = (("charge_point", "received_at"),)
+
+
+class DesiredConfiguration(Model):
+    """A configuration value operators set on a pile; re-applied after every boot until removed."""
+
+    id = fields.IntField(primary_key=True)
+    charge_point: fields.ForeignKeyRelation[ChargePoint] = fields.ForeignKeyField(
+        "models.ChargePoint", related_name="desired_configuration", on_delete=fields.CASCADE
+    )
+    charge_point_id: str
+    key = fields.CharField(max_length=50)
+    value = fields.CharField(max_length=500)
+    last_status = fields.CharField(max_length=32, default="")
+    """The pile's last answer to ChangeConfiguration of this value (``Accepted``, ``RebootRequired``...)."""
+    applied_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "desired_configuration"
+        unique_together = (("charge_point", "key"),)
+
+
+class Reservation(Model):
+    """A connector held for one id tag until a time (ReserveNow); its id is the OCPP reservationId."""
+
+    id = fields.IntField(primary_key=True)
+    charge_point: fields.ForeignKeyRelation[ChargePoint] = fields.ForeignKeyField(
+        "models.ChargePoint", related_name="reservations", on_delete=fields.CASCADE
+    )
+    charge_point_id: str
+    connector_no = fields.SmallIntField()
+    """0 = any connector of the pile."""
+    id_tag = fields.CharField(max_length=20)
+    expires_at = fields.DatetimeField()
+    status = fields.CharField(max_length=16, default="requested")
+    """``requested``, ``accepted``, ``rejected``, ``cancelled``."""
+    created_by_id = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reservation"
+        indexes = (("charge_point", "status"),)

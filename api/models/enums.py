@@ -63,3 +63,25 @@ class IdTagKind(StrEnum):
     RFID = "rfid"
     APP = "app"
     VIN = "vin"
+
+
+class Role(StrEnum):
+    """What a person may do, and over what (the grant's scope)."""
+
+    PLATFORM_ADMIN = "platform_admin"
+    """Everything, everywhere (the company running ChargeOps)."""
+    OPERATOR_ADMIN = "operator_admin"
+    """Everything about one operator's stations, cards and staff."""
+    STATION_MANAGER = "station_manager"
+    """Operates, locks and keeps the files and access policy of the stations granted."""
+    FLEET_MANAGER = "fleet_manager"
+    """Cards and sessions of one fleet (e.g. a city bus group)."""
+    PARTNER = "partner"
+    """Reads the revenue of the stations it shares in; changes nothing."""
+    DRIVER = "driver"
+    """Their own cards, vehicles and sessions."""
+
+
+class Availability(StrEnum):
+    OPERATIVE = "operative"
+    INOPERATIVE = "inoperative"

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ocpp.charge_point import ChargePoint, camel_to_snake_case, remove_nones, snake_to_camel_case
@@ -47,6 +48,8 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
         super().__init__(charge_point_id, transport, response_timeout=response_timeout, logger=traffic_log)
         self.services = services
         self.accepted = False
+        self.follow_up: Callable[[], Awaitable[Any]] | None = None
+        """Set by a handler: run after its answer has been sent (a handler must never call its own pile)."""
         """Registration accepted: until then only BootNotification and Heartbeat are answered."""
 
     async def route_message(self, raw_msg: str | bytes) -> None:
@@ -78,6 +81,9 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
             await self._send(error.to_json(self.dialect))
             return
         await self._send(frames.encode([frames.CALLRESULT, call.unique_id, payload]))
+        if self.follow_up is not None:
+            follow_up, self.follow_up = self.follow_up, None
+            spawn(follow_up(), f"{self.id}: after {call.action}")
 
     async def _dispatch(self, call: frames.Call) -> dict[str, Any]:
         if not self.schemas.knows(call.action):

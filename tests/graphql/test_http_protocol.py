@@ -135,12 +135,12 @@ async def test_operation_name_selects_the_operation(server):
 async def test_field_error_with_data_is_200(server):
     # a domain error inside a nullable field: data is present, so the status is 2xx
     response = await request(
-        server, "POST", json={"query": '{ session(id: "not-a-number") { id } }'}, headers={"Accept": GRAPHQL_RESPONSE}
+        server, "POST", json={"query": '{ station(id: "not-a-number") { id } }'}, headers={"Accept": GRAPHQL_RESPONSE}
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["data"] == {"session": None}
-    assert body["errors"][0]["path"] == ["session"]
+    assert body["data"] == {"station": None}
+    assert body["errors"][0]["path"] == ["station"]
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
 

@@ -1,14 +1,15 @@
 // Subscribe with the standard `graphql-ws` client (graphql-transport-ws) and print each result as one JSON line.
-// usage: node subscribe.mjs <ws-url> <query> <variables-json> <how-many>
+// usage: node subscribe.mjs <ws-url> <query> <variables-json> <how-many> [<bearer-token>]
 // Exits 0 after <how-many> results, 1 on any error or an early completion.
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
-const [url, query, variablesJson, howMany] = process.argv.slice(2);
+const [url, query, variablesJson, howMany, token] = process.argv.slice(2);
 const wanted = Number(howMany);
 let received = 0;
 
-const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+const connectionParams = token ? { authorization: `Bearer ${token}` } : {};
+const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams });
 client.on("connected", () => console.log(JSON.stringify({ event: "connected" })));
 
 const done = (code) => client.dispose().finally(() => process.exit(code));

@@ -6,8 +6,9 @@ import itertools
 from dataclasses import dataclass
 
 from api.container import Services
-from api.models import ChargePoint, Station
-from api.models.enums import ConnectorType
+from api.access.dto import Grant
+from api.models import ChargePoint, Fleet, Station
+from api.models.enums import ConnectorType, Role
 
 _counter = itertools.count(1)
 
@@ -51,3 +52,20 @@ class Builders:
         tag = unique("TAG")
         await self.services.charging.issue_id_tag(tag)
         return tag
+
+    async def person(
+        self, role: Role, *, operator_id: int | None = None, station_id: int | None = None,
+        fleet_id: int | None = None, name: str | None = None,
+    ) -> tuple[int, str]:
+        """A person holding one role; returns (user id, access token). No password: tokens are made directly."""
+        user = await self.services.access.create_user(
+            None, name or unique(role.value), None, None, [Grant(role, operator_id, station_id, fleet_id)]
+        )
+        token = await self.services.access.token_for(user.id)
+        return user.id, token.token
+
+    async def admin_token(self) -> str:
+        return (await self.person(Role.PLATFORM_ADMIN))[1]
+
+    async def fleet(self, operator_id: int) -> Fleet:
+        return await self.services.access.create_fleet(None, operator_id, unique("车队"))

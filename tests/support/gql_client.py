@@ -14,22 +14,25 @@ from websockets.asyncio.client import ClientConnection, connect
 RESPONSE_TYPE = "application/graphql-response+json"
 
 
-async def gql(base_url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """POST a query; returns the whole response body (``data`` and maybe ``errors``)."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Accept": f"{RESPONSE_TYPE}, application/json;q=0.9"},
-        )
+async def gql(
+    base_url: str, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+) -> dict[str, Any]:
+    """POST a query (as the holder of ``token``, if given); returns the whole body (``data`` and maybe ``errors``)."""
+    headers = {"Accept": f"{RESPONSE_TYPE}, application/json;q=0.9"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=15) as client:
+        response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
     body: dict[str, Any] = response.json()
     body["_status"] = response.status_code
     return body
 
 
-async def data(base_url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+async def data(
+    base_url: str, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+) -> dict[str, Any]:
     """POST a query that must succeed; returns ``data``."""
-    body = await gql(base_url, query, variables)
+    body = await gql(base_url, query, variables, token=token)
     assert "errors" not in body, body["errors"]
     assert body["_status"] == 200
     result: dict[str, Any] = body["data"]
@@ -61,9 +64,12 @@ class Subscription:
 
 
 @asynccontextmanager
-async def subscribe(ws_url: str, query: str, variables: dict[str, Any] | None = None) -> AsyncIterator[Subscription]:
+async def subscribe(
+    ws_url: str, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+) -> AsyncIterator[Subscription]:
     async with connect(f"{ws_url}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=5) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        init = {"authorization": f"Bearer {token}"} if token is not None else {}
+        await ws.send(json.dumps({"type": "connection_init", "payload": init}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert ack["type"] == "connection_ack", ack
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}))

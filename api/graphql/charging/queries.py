@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import datetime
 
 import strawberry
 
+from api.access.errors import Forbidden
 from api.charging.dto import SessionFilter
 from api.core.errors import InvalidInput
 from api.graphql.charging.types import (
@@ -21,6 +23,7 @@ from api.graphql.charging.types import (
 from api.graphql.context import Info
 from api.graphql.enums import Measurand, SessionStatus
 from api.graphql.errors import maps_domain_errors, parse_int_id
+from api.models import ChargingSession as ChargingSessionModel
 
 MAX_PAGE = 100
 
@@ -49,6 +52,15 @@ class SessionFilterInput:
         )
 
 
+async def require_visible(info: Info, session: ChargingSessionModel) -> None:
+    if not (await info.context.session_visibility()).allows(session.station_id, session.id_tag, session.vin):
+        viewer = await info.context.require_viewer()
+        raise Forbidden(
+            f"{viewer.name} ({viewer.describe()}) may not read session {session.id}: it is neither theirs nor at "
+            "a station they look after"
+        )
+
+
 def encode_cursor(session_id: int) -> str:
     return base64.urlsafe_b64encode(f"session:{session_id}".encode()).decode()
 
@@ -68,7 +80,11 @@ class ChargingQueries:
     @strawberry.field
     @maps_domain_errors
     async def session(self, info: Info, id: strawberry.ID) -> ChargingSession | None:
+        """One session: the driver's own, a fleet's, or one at a station the viewer looks after."""
+        await info.context.require_viewer()
         found = await info.context.services.charging.find(parse_int_id(id, "session"))
+        if found is not None:
+            await require_visible(info, found)
         return ChargingSession(model=found) if found else None
 
     @strawberry.field(description="Sessions, newest first.")
@@ -82,7 +98,9 @@ class ChargingQueries:
     ) -> SessionConnection:
         if not 1 <= first <= MAX_PAGE:
             raise InvalidInput(f"first must be between 1 and {MAX_PAGE}")
+        await info.context.require_viewer()
         flt = filter.to_domain() if filter else SessionFilter()
+        flt = dataclasses.replace(flt, visible=await info.context.session_visibility())
         before_id = decode_cursor(after) if after else None
         rows = await info.context.services.charging.history(flt, before_id, first + 1)
         page = rows[:first]
@@ -97,11 +115,14 @@ class ChargingQueries:
     async def session_comparison(
         self, info: Info, ids: list[strawberry.ID], measurand: Measurand = Measurand.POWER_W, max_points: int = 300
     ) -> SessionComparison:
+        await info.context.require_viewer()
         wanted = [parse_int_id(i, "session") for i in ids]
         found = {s.id: s for s in await info.context.services.charging.sessions_by_ids(wanted)}
         missing = [i for i in wanted if i not in found]
         if missing:
             raise InvalidInput(f"sessions {missing} do not exist")
+        for session in found.values():
+            await require_visible(info, session)
         width, compared = await info.context.services.metering.compare(
             [found[i] for i in wanted], measurand.value, max_points
         )

@@ -15,6 +15,7 @@ from api.graphql.charging.types import (
     SessionSampleRecorded,
     SessionUpdate,
 )
+from api.graphql.charging.queries import require_visible
 from api.graphql.context import Info
 from api.graphql.errors import maps_domain_errors, parse_int_id
 from api.metering.events import MeterSampleRecorded
@@ -22,8 +23,9 @@ from api.models.enums import SessionStatus
 
 
 async def _check(info: Info, session_id: strawberry.ID) -> int:
+    await info.context.require_viewer()
     number = parse_int_id(session_id, "session")
-    await info.context.services.charging.get(number)
+    await require_visible(info, await info.context.services.charging.get(number))
     return number
 
 

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api.access.dto import Permission
 from api.graphql.context import Info
-from api.graphql.enums import ConnectorStatus, ConnectorType, RegistrationStatus, StationKind
+from api.graphql.enums import Availability, ConnectorStatus, ConnectorType, RegistrationStatus, StationKind
+from api.graphql.errors import maps_domain_errors
 from api.models import ChargePoint as ChargePointModel
 from api.models import Connector as ConnectorModel
 from api.models import Station as StationModel
@@ -85,6 +87,27 @@ class Station:
         return [ChargePoint(model=cp) for cp in await info.context.loaders.charge_points_of_station.load(self.model.id)]
 
 
+@strawberry.type
+class DesiredConfigurationValue:
+    key: str
+    value: str
+    last_status: str = strawberry.field(description="The pile's last answer (Accepted, RebootRequired...), or empty.")
+    applied_at: datetime | None
+
+
+@strawberry.type
+class ReportedConfigurationValue:
+    key: str
+    value: str | None
+    readonly: bool
+
+
+async def _require_details(info: Info, model: ChargePointModel) -> None:
+    await info.context.services.access.require_charge_point(
+        await info.context.viewer(), Permission.READ_PILE_DETAILS, model.id
+    )
+
+
 @strawberry.type(description="A pile: one OCPP endpoint.")
 class ChargePoint:
     model: strawberry.Private[ChargePointModel]
@@ -132,6 +155,35 @@ class ChargePoint:
     @strawberry.field
     def error_code(self) -> str:
         return self.model.error_code
+
+    @strawberry.field(description="What operators want for the whole pile (locked = INOPERATIVE).")
+    def desired_availability(self) -> Availability:
+        return self.model.desired_availability  # type: ignore[return-value]
+
+    @strawberry.field(description="False while a lock or unlock waits for the pile to agree (e.g. it is offline).")
+    def availability_applied(self) -> bool:
+        return self.model.availability_applied
+
+    @strawberry.field(description="Configuration operators set (re-applied after every boot), with the pile's answer.")
+    @maps_domain_errors
+    async def desired_configuration(self, info: Info) -> list[DesiredConfigurationValue]:
+        await _require_details(info, self.model)
+        rows = await info.context.services.charge_points.desired_configuration_for([self.model.id])
+        return [
+            DesiredConfigurationValue(key=r.key, value=r.value, last_status=r.last_status, applied_at=r.applied_at)
+            for r in rows
+        ]
+
+    @strawberry.field(description="The pile's whole configuration as last read (readConfiguration without keys).")
+    @maps_domain_errors
+    async def reported_configuration(self, info: Info) -> list[ReportedConfigurationValue] | None:
+        await _require_details(info, self.model)
+        if self.model.reported_configuration is None:
+            return None
+        return [
+            ReportedConfigurationValue(key=e["key"], value=e.get("value"), readonly=bool(e.get("readonly")))
+            for e in self.model.reported_configuration
+        ]
 
     @strawberry.field
     async def station(self, info: Info) -> Station | None:
@@ -191,11 +243,26 @@ class Connector:
         assert found is not None  # a connector cannot outlive its pile (ON DELETE CASCADE)
         return ChargePoint(model=found)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The session charging here now, if the viewer may see it (their own, or their station's)."
+    )
+    @maps_domain_errors
     async def active_session(
         self, info: Info
     ) -> Annotated[ChargingSession, strawberry.lazy("api.graphql.charging.types")] | None:
         from api.graphql.charging.types import ChargingSession
 
         found = await info.context.loaders.active_session_of_connector.load(self.model.id)
-        return ChargingSession(model=found) if found else None
+        if found is None or not (await info.context.session_visibility()).allows(
+            found.station_id, found.id_tag, found.vin
+        ):
+            return None
+        return ChargingSession(model=found)
+
+    @strawberry.field(description="What operators want (locked = INOPERATIVE); kept across reboots.")
+    def desired_availability(self) -> Availability:
+        return self.model.desired_availability  # type: ignore[return-value]
+
+    @strawberry.field(description="False while a lock or unlock waits for the pile to agree (e.g. it is offline).")
+    def availability_applied(self) -> bool:
+        return self.model.availability_applied

@@ -71,6 +71,8 @@ class ChargePointV16(OcppConnection):
         )
         result = await self.services.charge_points.boot(self.id, info)
         self.accepted = result.status == RegistrationStatus.ACCEPTED
+        if self.accepted:  # locks and configuration operators set are sent again after every boot
+            self.follow_up = lambda: self.services.operations.reapply(self.id)
         return call_result.BootNotification(
             current_time=result.current_time.isoformat().replace("+00:00", "Z"),
             interval=result.interval_s,

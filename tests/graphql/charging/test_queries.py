@@ -52,7 +52,7 @@ async def test_session_trend_is_downsampled_into_buckets(server):
     tx = await run_session(server, client, 1, tag, start, seconds=3600, step=10, power=60_000)
 
     # when
-    session = (await data(server.base_url, SESSION, {"id": tx, "points": 60}))["session"]
+    session = (await data(server.base_url, SESSION, {"id": tx, "points": 60}, token=server.admin_token))["session"]
 
     # then
     assert session["status"] == "COMPLETED" and session["phase"] == "ENDED"
@@ -83,7 +83,7 @@ async def test_trend_rejects_too_many_points_with_a_code(server):
     tx = (await client.start(1, tag, 0))["transactionId"]
 
     # when
-    body = await gql(server.base_url, SESSION, {"id": tx, "points": 100_000})
+    body = await gql(server.base_url, SESSION, {"id": tx, "points": 100_000}, token=server.admin_token)
 
     # then
     assert body["_status"] == 200
@@ -115,21 +115,25 @@ async def test_history_filters_and_paginates(server):
     # when
     pages, after = [], None
     while True:
-        page = (await data(server.base_url, HISTORY, {"filter": {"idTag": tag}, "first": 2, "after": after}))["sessions"]
+        page = (await data(
+            server.base_url, HISTORY, {"filter": {"idTag": tag}, "first": 2, "after": after}, token=server.admin_token
+        ))["sessions"]
         pages.append([int(e["node"]["id"]) for e in page["edges"]])
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    by_station = (await data(server.base_url, HISTORY, {"filter": {"stationId": station.id}, "first": 10}))["sessions"]
+    by_station = (await data(
+        server.base_url, HISTORY, {"filter": {"stationId": station.id}, "first": 10}, token=server.admin_token
+    ))["sessions"]
     in_window = (await data(server.base_url, HISTORY, {
         "filter": {"idTag": tag, "startedFrom": iso(base + timedelta(hours=1)), "startedTo": iso(base + timedelta(hours=3))},
-        "first": 10}))["sessions"]
+        "first": 10}, token=server.admin_token))["sessions"]
 
     # then
     assert pages == [mine[4:2:-1], mine[2:0:-1], mine[0:1]]
     assert len(by_station["edges"]) == 6
     assert [int(e["node"]["id"]) for e in in_window["edges"]] == [mine[2], mine[1]]
-    bad = await gql(server.base_url, HISTORY, {"first": 2, "after": "not-a-cursor"})
+    bad = await gql(server.base_url, HISTORY, {"first": 2, "after": "not-a-cursor"}, token=server.admin_token)
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
     await client.close()
 
@@ -146,7 +150,7 @@ async def test_comparison_aligns_sessions_from_their_starts(server):
     result = await data(server.base_url, """
       query($ids: [ID!]!) { sessionComparison(ids: $ids, measurand: POWER_W, maxPoints: 20) {
         bucketSeconds measurand sessions { session { id } series { points { offsetS avg } } } } }""",
-        {"ids": [short, long]})
+        {"ids": [short, long]}, token=server.admin_token)
 
     # then
     comparison = result["sessionComparison"]

@@ -47,6 +47,7 @@ async def test_graphql_ws_client_receives_live_samples(server):
     tx = (await pile_client.start(1, vin, meter_start=10_000))["transactionId"]
     process = await asyncio.create_subprocess_exec(
         node, str(CLIENTS / "subscribe.mjs"), f"{server.ws_url}/graphql", SAMPLES, json.dumps({"id": str(tx)}), "2",
+        server.admin_token,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=CLIENTS,
     )
     try:

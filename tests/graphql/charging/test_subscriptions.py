@@ -34,7 +34,7 @@ async def test_session_updates_stream_samples_phases_and_end(server):
     client = await StrictChargePoint.connect(server.ocpp_url(pile.id))
     tx = (await client.start(1, vin, meter_start=5_000))["transactionId"]
 
-    async with subscribe(server.ws_url, UPDATES, {"id": tx}) as updates:
+    async with subscribe(server.ws_url, UPDATES, {"id": tx}, token=server.admin_token) as updates:
         await wait_for_subscriber(server, f"session:{tx}")
 
         # when
@@ -69,7 +69,7 @@ async def test_subscribing_to_a_finished_session_yields_its_end_and_completes(se
     await client.stop(tx, meter_stop=1234)
 
     # when
-    async with subscribe(server.ws_url, UPDATES, {"id": tx}) as updates:
+    async with subscribe(server.ws_url, UPDATES, {"id": tx}, token=server.admin_token) as updates:
         first = await updates.next()
         await updates.expect_complete()
 
@@ -80,7 +80,7 @@ async def test_subscribing_to_a_finished_session_yields_its_end_and_completes(se
 
 async def test_subscribing_to_an_unknown_session_gives_a_coded_error(server):
     # when
-    async with subscribe(server.ws_url, UPDATES, {"id": "99999999"}) as updates:
+    async with subscribe(server.ws_url, UPDATES, {"id": "99999999"}, token=server.admin_token) as updates:
         message = await updates.next()
 
     # then
@@ -98,7 +98,7 @@ async def test_connector_status_subscription_feeds_map_markers(server):
     query = """subscription($id: ID!) { connectorStatus(stationId: $id) {
                  chargePointId connectorNo status errorCode counts { total available charging faulted } } }"""
 
-    async with subscribe(server.ws_url, query, {"id": station.id}) as updates:
+    async with subscribe(server.ws_url, query, {"id": station.id}, token=server.admin_token) as updates:
         await wait_for_subscriber(server, f"station:{station.id}")
 
         # when

@@ -1,0 +1,271 @@
+"""Operator actions on piles: check the actor's scope, keep desired state, send, and audit.
+
+Every mutation that drives a pile goes through here, so the scope check, the desired state and the audit
+entry cannot be forgotten by an adapter. Refused actions raise before anything is stored or sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from api.access.dto import Permission, Viewer
+from api.access.service import AccessService, Place, require_viewer
+from api.audit.dto import PLATFORM, Actor, AuditRecord
+from api.audit.service import AuditService
+from api.charge_point.service import ChargePointService
+from api.charging.service import ChargingService
+from api.commands.dto import (
+    CancelReservation,
+    ChangeAvailability,
+    ChangeConfiguration,
+    Command,
+    CommandResult,
+    GetConfiguration,
+    Outcome,
+    RemoteStart,
+    RemoteStop,
+    ReserveNow,
+)
+from api.commands.service import CommandService
+from api.core.clock import Clock
+from api.core.errors import InvalidInput, NotFound
+from api.models.enums import Availability, SessionStatus
+
+log = logging.getLogger(__name__)
+
+ACTION_NAMES: dict[str, str] = {
+    "RemoteStart": "pile.remote_start",
+    "RemoteStop": "pile.remote_stop",
+    "ChangeAvailability": "pile.availability",
+    "UnlockConnector": "pile.unlock_connector",
+    "Reset": "pile.reset",
+    "GetConfiguration": "pile.get_configuration",
+    "ChangeConfiguration": "pile.change_configuration",
+    "ClearCache": "pile.clear_cache",
+    "TriggerMessage": "pile.trigger_message",
+    "ReserveNow": "pile.reserve_now",
+    "CancelReservation": "pile.cancel_reservation",
+    "SendLocalList": "pile.send_local_list",
+    "GetLocalListVersion": "pile.get_local_list_version",
+    "GetDiagnostics": "pile.get_diagnostics",
+    "UpdateFirmware": "pile.update_firmware",
+}
+
+# reading is not operating: these only need the right to read a pile's details
+READ_ONLY = ("GetConfiguration", "GetLocalListVersion")
+
+
+@dataclass(frozen=True)
+class PileResult:
+    charge_point_id: str
+    result: CommandResult
+
+
+def actor_of(viewer: Viewer) -> Actor:
+    return Actor(viewer.user_id, viewer.name)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def describe(command: Command) -> dict[str, Any]:
+    return _plain(dataclasses.asdict(command))  # type: ignore[no-any-return]
+
+
+def result_dict(result: CommandResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": result.status, "message": result.message}
+    if result.list_version is not None:
+        out["list_version"] = result.list_version
+    if result.file_name is not None:
+        out["file_name"] = result.file_name
+    if result.unknown_keys:
+        out["unknown_keys"] = list(result.unknown_keys)
+    return out
+
+
+class OperationsService:
+    def __init__(
+        self, clock: Clock, access: AccessService, audit: AuditService, charge_points: ChargePointService,
+        charging: ChargingService, commands: CommandService,
+    ) -> None:
+        self.clock = clock
+        self.access = access
+        self.audit = audit
+        self.charge_points = charge_points
+        self.charging = charging
+        self.commands = commands
+
+    # -- one command to one pile ---------------------------------------------------------------------
+
+    async def send(self, viewer: Viewer | None, charge_point_id: str, command: Command) -> CommandResult:
+        """Check scope, send ``command``, audit the answer. Commands with state of their own have methods below."""
+        name = type(command).__name__
+        permission = Permission.READ_PILE_DETAILS if name in READ_ONLY else Permission.OPERATE_PILES
+        place = await self.access.require_charge_point(viewer, permission, charge_point_id)
+        actor = actor_of(require_viewer(viewer))
+        if isinstance(command, ChangeAvailability):
+            return await self._availability(actor, place, command.connector_no, command.operative)
+        if isinstance(command, ChangeConfiguration):
+            return await self._configure(actor, place, command)
+        if isinstance(command, RemoteStart) and command.connector_no is not None:
+            await self.charge_points.connector(charge_point_id, command.connector_no)
+        result = await self._send_and_audit(actor, place, command, ACTION_NAMES[name])
+        if isinstance(command, GetConfiguration) and not command.keys and result.outcome == Outcome.ACCEPTED:
+            await self.charge_points.store_reported_configuration(
+                charge_point_id,
+                [{"key": c.key, "value": c.value, "readonly": c.readonly} for c in result.configuration],
+            )
+        return result
+
+    async def stop_session(self, viewer: Viewer | None, session_id: int) -> CommandResult:
+        session = await self.charging.find(session_id)
+        if session is None:
+            raise NotFound(f"session {session_id} does not exist")
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, session.charge_point_id)
+        if session.status != SessionStatus.ACTIVE:
+            raise InvalidInput(f"session {session_id} has already ended")
+        actor = actor_of(require_viewer(viewer))
+        return await self._send_and_audit(
+            actor, place, RemoteStop(session.transaction_id), "pile.remote_stop", target=f"session {session_id}"
+        )
+
+    async def reserve(
+        self, viewer: Viewer | None, charge_point_id: str, connector_no: int, id_tag: str, expires_at: datetime
+    ) -> tuple[int | None, CommandResult]:
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, charge_point_id)
+        viewer = require_viewer(viewer)
+        if expires_at.tzinfo is None or expires_at <= self.clock.now():
+            raise InvalidInput("a reservation must expire in the future (with a time zone)")
+        probe = ReserveNow(connector_no, id_tag, expires_at, 1)
+        self.commands.check(probe)  # refuse bad arguments before a reservation row exists
+        reservation = await self.charge_points.create_reservation(
+            charge_point_id, connector_no, id_tag, expires_at, viewer.user_id
+        )
+        command = dataclasses.replace(probe, reservation_id=reservation.id)
+        result = await self._send_and_audit(actor_of(viewer), place, command, "pile.reserve_now")
+        status = "accepted" if result.outcome == Outcome.ACCEPTED else "rejected"
+        await self.charge_points.set_reservation_status(reservation.id, status)
+        return reservation.id, result
+
+    async def cancel_reservation(self, viewer: Viewer | None, reservation_id: int) -> CommandResult:
+        reservation = await self.charge_points.reservation(reservation_id)
+        if reservation is None:
+            raise NotFound(f"reservation {reservation_id} does not exist")
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, reservation.charge_point_id)
+        result = await self._send_and_audit(
+            actor_of(require_viewer(viewer)), place, CancelReservation(reservation_id), "pile.cancel_reservation"
+        )
+        if result.outcome == Outcome.ACCEPTED:
+            await self.charge_points.set_reservation_status(reservation_id, "cancelled")
+        return result
+
+    # -- availability: a connector, a pile, or a whole station ---------------------------------------
+
+    async def set_station_availability(
+        self, viewer: Viewer | None, station_id: int, operative: bool
+    ) -> list[PileResult]:
+        """Lock (or unlock) every pile of a station; offline piles are locked when they come back."""
+        operator_id = await self.access.require_station(viewer, Permission.OPERATE_PILES, station_id)
+        actor = actor_of(require_viewer(viewer))
+        piles = await self.charge_points.list_for_stations([station_id])
+        # all piles at once: one pile that times out must not hold up the others
+        answers = await asyncio.gather(
+            *(
+                self._availability(actor, Place(cp.id, station_id, operator_id), 0, operative,
+                                   action="station.availability")
+                for cp in piles
+            )
+        )
+        return [PileResult(cp.id, result) for cp, result in zip(piles, answers, strict=True)]
+
+    async def _availability(
+        self, actor: Actor, place: Place, connector_no: int, operative: bool, action: str = "pile.availability"
+    ) -> CommandResult:
+        wanted = Availability.OPERATIVE if operative else Availability.INOPERATIVE
+        command = ChangeAvailability(connector_no, operative)
+        self.commands.check(command)
+        await self.charge_points.set_desired_availability(place.charge_point_id, connector_no, wanted)
+        result = await self._send_and_audit(actor, place, command, action)
+        if result.outcome == Outcome.ACCEPTED:
+            await self.charge_points.note_availability_applied(place.charge_point_id, connector_no, wanted)
+        return result
+
+    # -- configuration -------------------------------------------------------------------------------
+
+    async def _configure(self, actor: Actor, place: Place, command: ChangeConfiguration) -> CommandResult:
+        self.commands.check(command)
+        await self.charge_points.set_desired_configuration(place.charge_point_id, command.key, command.value)
+        result = await self._send_and_audit(actor, place, command, "pile.change_configuration")
+        if result.outcome in (Outcome.ACCEPTED, Outcome.REJECTED):
+            await self.charge_points.note_configuration_result(
+                place.charge_point_id, command.key, command.value, result.status or ""
+            )
+        return result
+
+    # -- re-applying desired state after a boot ------------------------------------------------------
+
+    async def reapply(self, charge_point_id: str) -> list[CommandResult]:
+        """Send a pile what operators want it to be (locks, pending unlocks, changed configuration)."""
+        state = await self.charge_points.desired_state(charge_point_id)
+        place = await self._place(charge_point_id)
+        results = []
+        for item in state.availability_to_apply():
+            operative = item.availability == Availability.OPERATIVE
+            result = await self._availability(PLATFORM, place, item.connector_no, operative, action="pile.reapply")
+            results.append(result)
+            if result.outcome in (Outcome.OFFLINE, Outcome.TIMED_OUT):
+                return results  # the pile went away again: the next boot tries again
+        for key, value in state.configuration:
+            result = await self._configure(PLATFORM, place, ChangeConfiguration(key, value))
+            results.append(result)
+            if result.outcome in (Outcome.OFFLINE, Outcome.TIMED_OUT):
+                return results
+        return results
+
+    async def _place(self, charge_point_id: str) -> Place:
+        cp = await self.charge_points.get(charge_point_id)
+        station = cp.station_id
+        operator = None
+        if station is not None:
+            operator = await self.access.station_operator(station)
+        return Place(charge_point_id, station or 0, operator or 0)
+
+    # -- the one place that sends and records -------------------------------------------------------
+
+    async def _send_and_audit(
+        self, actor: Actor, place: Place, command: Command, action: str, target: str = ""
+    ) -> CommandResult:
+        result = await self.commands.send(place.charge_point_id, command)
+        await self.audit.record(
+            AuditRecord(
+                actor=actor,
+                action=action,
+                outcome=result.outcome.value,
+                operator_id=place.operator_id or None,
+                station_id=place.station_id or None,
+                charge_point_id=place.charge_point_id,
+                target=target or _target(place.charge_point_id, command),
+                details={"command": type(command).__name__, **describe(command)},
+                result=result_dict(result),
+            )
+        )
+        return result
+
+
+def _target(charge_point_id: str, command: Command) -> str:
+    connector = getattr(command, "connector_no", None)
+    if connector:
+        return f"{charge_point_id} connector {connector}"
+    return charge_point_id
