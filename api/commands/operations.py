@@ -138,7 +138,7 @@ class OperationsService:
             raise InvalidInput(f"session {session_id} has already ended")
         actor = actor_of(require_viewer(viewer))
         return await self._send_and_audit(
-            actor, place, RemoteStop(session.transaction_id), "pile.remote_stop", target=f"session {session_id}"
+            actor, place, RemoteStop(session.id), "pile.remote_stop", target=f"session {session_id}"
         )
 
     async def reserve(

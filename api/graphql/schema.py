@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 from strawberry.tools import merge_types
 
 from api.graphql.access.mutations import AccessMutations
@@ -18,7 +23,30 @@ Query = merge_types("Query", (StationQueries, ChargingQueries, AccessQueries, Au
 Mutation = merge_types("Mutation", (AccessMutations, OperationsMutations))
 Subscription = merge_types("Subscription", (StationSubscriptions, ChargingSubscriptions))
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+log = logging.getLogger("api.graphql")
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """A bug, not a domain answer: its message may hold internals, so clients see only 'internal error'."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class ChargeOpsSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Expected errors (bad input, not found, forbidden) are answers, not incidents: no traceback for them.
+        for error in errors:
+            if is_unexpected(error):
+                log.error("GraphQL resolver failed: %s", error.message, exc_info=error.original_error)
+            else:
+                log.debug("GraphQL error: %s", error.message)
+
+
+schema = ChargeOpsSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[lambda: MaskErrors(should_mask_error=is_unexpected, error_message="internal error")],
+)
 
 
 def export_sdl() -> str:

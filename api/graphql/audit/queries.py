@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.access.dto import Permission
+from api.access.errors import Forbidden
 from api.audit.dto import AuditFilter
 from api.core.errors import InvalidInput
 from api.graphql.context import Info
@@ -97,9 +98,15 @@ class AuditQueries:
         viewer = await info.context.require_viewer()
         if not 1 <= first <= MAX_PAGE:
             raise InvalidInput(f"first must be between 1 and {MAX_PAGE}")
-        scope = await info.context.services.access.visibility(viewer, Permission.READ_AUDIT)
+        access = info.context.services.access
+        flt = filter.to_domain() if filter else AuditFilter()
+        if flt.station_id is not None:
+            await access.require_station(viewer, Permission.READ_AUDIT, flt.station_id)
+        scope = await access.visibility(viewer, Permission.READ_AUDIT)
+        if scope.nothing:
+            raise Forbidden(f"{viewer.name} ({viewer.describe()}) may not read the audit trail of any station")
         rows = await info.context.services.audit.search(
-            filter.to_domain() if filter else AuditFilter(),
+            flt,
             everything=scope.everything, station_ids=scope.station_ids, operator_ids=scope.operator_ids,
             before_id=_decode(after) if after else None, limit=first + 1,
         )
