@@ -25,6 +25,7 @@ from api.ocpp import schemas as ocpp_schemas
 from api.ocpp.gateway import LocalGateway
 from api.ocpp.server import DIALECTS, OcppServer
 from api.settings import Settings
+from api.web.files import file_routes
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,16 @@ def create_app(
         database = await open_database(settings.database_url)
         try:
             await services.charge_points.mark_all_offline()
+            ensure_bucket = getattr(services.storage, "ensure_bucket", None)
+            if ensure_bucket is not None:  # S3-compatible storage: create the bucket on first start
+                await ensure_bucket()
             if demo_piles and await seed_demo(services, demo_piles):
                 log.info("seeded the demo: 3 stations, %d piles", demo_piles)
             yield
         finally:
             await ocpp_server.close_all()
             await services.bus.close()
+            await services.storage.close()
             await database.close_connections()
 
     async def context(connection: HTTPConnection) -> Context:
@@ -63,9 +68,10 @@ def create_app(
 
     app = Starlette(
         routes=[
-            *graphql_routes(schema, context),
+            *graphql_routes(schema, context, max_upload_bytes=settings.files_max_bytes),
             WebSocketRoute("/ocpp/{charge_point_id:str}", ocpp_server.endpoint),
             Route("/healthz", health),
+            *file_routes(services),
         ],
         lifespan=lifespan,
     )

@@ -27,6 +27,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(args.log_level.upper())
     if args.log_level != "debug":  # one line per OCPP frame is for debugging only
         logging.getLogger("api.ocpp.traffic").setLevel(logging.WARNING)
+    from api.demo import DEMO_LOGINS, DEMO_PASSWORD
+
     demo_piles = args.demo_piles if args.demo else 0
     app = create_app(settings, demo_piles=demo_piles)
     host_for_links = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
@@ -35,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  OCPP 1.6J            ws://{host_for_links}:{args.port}/ocpp/<chargePointId>   (subprotocol ocpp1.6)")
     if args.demo:
         print(f"  demo piles           DEMO-0001 ... DEMO-{demo_piles:04d}; try: chargeops simulate --piles {demo_piles}")
+        print(f"  demo staff logins    {', '.join(DEMO_LOGINS)} (password {DEMO_PASSWORD}; demo data only)")
     sys.stdout.flush()
     uvicorn.run(
         app,

@@ -16,7 +16,9 @@ from api.commands.service import CommandService
 from api.core.bus import EventBus, InProcessBus
 from api.core.clock import Clock, SystemClock
 from api.core.db import UnitOfWork
-from api.files.signing import derive_key
+from api.files.service import FileService
+from api.files.signing import UrlSigner, derive_key
+from api.files.storage import FileStorage, build_storage
 from api.metering.service import MeteringService
 from api.settings import Settings
 from api.station.service import StationService
@@ -37,6 +39,8 @@ class Services:
     audit: AuditService
     operations: OperationsService
     """Operator actions on piles: scope check, desired state, command, audit entry."""
+    files: FileService
+    storage: FileStorage
     secret_key: str
     """The settings' secret, or a random one for this process (never logged)."""
 
@@ -62,6 +66,11 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
     access = AccessService(clock, TokenCodec(derive_key(secret_key, "access-token"), settings.token_ttl_s))
     audit = AuditService(clock)
     commands = CommandService()
+    storage = build_storage(settings, clock=clock, secret_key=secret_key)
+    files = FileService(
+        uow, clock, storage, access, audit, max_bytes=settings.files_max_bytes, url_ttl_s=settings.files_url_ttl_s,
+        upload_signer=UrlSigner(derive_key(secret_key, "pile-upload")), public_url=settings.public_url,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -73,6 +82,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
         commands=commands,
         access=access,
         audit=audit,
-        operations=OperationsService(clock, access, audit, charge_points, charging, commands),
+        operations=OperationsService(clock, access, audit, charge_points, charging, commands, files),
+        files=files,
+        storage=storage,
         secret_key=secret_key,
     )

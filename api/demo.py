@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from api.access.dto import Grant
 from api.container import Services
-from api.models.enums import ConnectorType
+from api.models.enums import ConnectorType, Role
 
 DEMO_OPERATOR = "杭州示范充电运营有限公司"
 DEMO_ID_TAGS = tuple(f"DEMO{n:04d}" for n in range(1, 21))
@@ -55,6 +56,12 @@ DEMO_PILE_KINDS = (
 )
 
 
+DEMO_PASSWORD = "chargeops-demo"
+"""Password of the demo staff accounts (admin, operator, station1, fleet). Demo data only: never in production."""
+DEMO_FLEET = "杭州公交集团"
+DEMO_LOGINS = ("admin", "operator", "station1", "fleet")
+
+
 def demo_pile_id(n: int) -> str:
     """``DEMO-0001`` for n = 1."""
     return f"DEMO-{n:04d}"
@@ -80,6 +87,14 @@ async def seed_demo(services: Services, piles: int = 6) -> bool:
         station = stations[(n - 1) * len(stations) // piles]
         kind = demo_pile_kind(n)
         await services.charge_points.register(demo_pile_id(n), station.id, [kind, kind])
+    fleet = await services.access.create_fleet(None, operator.id, DEMO_FLEET)
+    for login, name, grant in (
+        ("admin", "平台管理员", Grant(Role.PLATFORM_ADMIN)),
+        ("operator", "运营管理员", Grant(Role.OPERATOR_ADMIN, operator_id=operator.id)),
+        ("station1", "站长", Grant(Role.STATION_MANAGER, station_id=stations[0].id)),
+        ("fleet", "车队管理员", Grant(Role.FLEET_MANAGER, fleet_id=fleet.id)),
+    ):
+        await services.access.create_user(None, name, login, DEMO_PASSWORD, [grant])
     for tag in DEMO_ID_TAGS:
         await services.charging.issue_id_tag(tag)
     for number, vin in enumerate(DEMO_VINS, start=1):

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -62,27 +64,22 @@ async def _drop_mysql_database(url: str, name: str) -> None:
     conn.close()
 
 
-@pytest.fixture(scope="session")
-async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
-    wanted = os.environ.get("CHARGEOPS_TEST_DATABASE_URL", "")
-    mysql_name = None
-    if wanted.startswith("mysql://"):
-        database_url, mysql_name = await _mysql_database(wanted)
-    else:
-        database_url = f"sqlite://{tmp_path_factory.mktemp('db') / 'chargeops.sqlite3'}"
-    settings = Settings(database_url=database_url, ocpp_response_timeout_s=5)
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A whole node (uvicorn on a free port of 127.0.0.1) for ``settings``; the public URL follows the port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    settings = replace(settings, public_url=f"http://127.0.0.1:{port}")
     services = build_services(settings)
     app = create_app(settings, services=services)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, ws="websockets-sansio", lifespan="on", log_level="warning"
-    )
+    config = uvicorn.Config(app, ws="websockets-sansio", lifespan="on", log_level="warning")
     uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
+    task = asyncio.create_task(uv.serve(sockets=[sock]))
     while not uv.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    port = uv.servers[0].sockets[0].getsockname()[1]
     builders = Builders(services)
     try:
         yield RunningServer(
@@ -95,5 +92,24 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
     finally:
         uv.should_exit = True
         await task
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
+    wanted = os.environ.get("CHARGEOPS_TEST_DATABASE_URL", "")
+    mysql_name = None
+    if wanted.startswith("mysql://"):
+        database_url, mysql_name = await _mysql_database(wanted)
+    else:
+        database_url = f"sqlite://{tmp_path_factory.mktemp('db') / 'chargeops.sqlite3'}"
+    settings = Settings(
+        database_url=database_url, ocpp_response_timeout_s=5,
+        files_dir=str(tmp_path_factory.mktemp("files")), secret_key="test-secret-" + "x" * 32,
+    )
+    try:
+        async with running_server(settings) as running:
+            yield running
+    finally:
         if mysql_name is not None:
             await _drop_mysql_database(wanted, mysql_name)

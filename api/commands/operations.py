@@ -26,12 +26,15 @@ from api.commands.dto import (
     Command,
     CommandResult,
     GetConfiguration,
+    GetDiagnostics,
     Outcome,
     RemoteStart,
     RemoteStop,
     ReserveNow,
+    UpdateFirmware,
 )
 from api.commands.service import CommandService
+from api.files.service import FileService
 from api.core.clock import Clock
 from api.core.errors import InvalidInput, NotFound
 from api.models.enums import Availability, SessionStatus
@@ -81,7 +84,10 @@ def _plain(value: Any) -> Any:
 
 
 def describe(command: Command) -> dict[str, Any]:
-    return _plain(dataclasses.asdict(command))  # type: ignore[no-any-return]
+    values: dict[str, Any] = _plain(dataclasses.asdict(command))
+    if isinstance(values.get("location"), str):  # a signed link is a capability: keep it out of the trail
+        values["location"] = values["location"].split("?", 1)[0]
+    return values
 
 
 def result_dict(result: CommandResult) -> dict[str, Any]:
@@ -98,8 +104,9 @@ def result_dict(result: CommandResult) -> dict[str, Any]:
 class OperationsService:
     def __init__(
         self, clock: Clock, access: AccessService, audit: AuditService, charge_points: ChargePointService,
-        charging: ChargingService, commands: CommandService,
+        charging: ChargingService, commands: CommandService, files: FileService,
     ) -> None:
+        self.files = files
         self.clock = clock
         self.access = access
         self.audit = audit
@@ -170,6 +177,33 @@ class OperationsService:
         if result.outcome == Outcome.ACCEPTED:
             await self.charge_points.set_reservation_status(reservation_id, "cancelled")
         return result
+
+    # -- files over HTTP: diagnostics up, firmware down ------------------------------------------------
+
+    async def request_diagnostics(
+        self, viewer: Viewer | None, charge_point_id: str, start: datetime | None, stop: datetime | None
+    ) -> tuple[CommandResult, datetime]:
+        """Ask the pile to upload its diagnostics to a time-limited URL; the upload becomes a station file."""
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, charge_point_id)
+        link = self.files.diagnostics_upload_link(charge_point_id)
+        command = GetDiagnostics(link.url, start, stop, retries=3, retry_interval_s=60)
+        result = await self._send_and_audit(
+            actor_of(require_viewer(viewer)), place, command, "pile.get_diagnostics", target=charge_point_id
+        )
+        return result, link.expires_at
+
+    async def update_firmware(
+        self, viewer: Viewer | None, charge_point_id: str, file_id: int, retrieve_at: datetime
+    ) -> CommandResult:
+        """Point the pile at a firmware file of its station through a time-limited download URL."""
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, charge_point_id)
+        if retrieve_at.tzinfo is None:
+            raise InvalidInput("retrieveAt needs a time zone")
+        link = await self.files.firmware_link(viewer, place.station_id, file_id, retrieve_at)
+        command = UpdateFirmware(link.url, retrieve_at, retries=3, retry_interval_s=300)
+        return await self._send_and_audit(
+            actor_of(require_viewer(viewer)), place, command, "pile.update_firmware", target=f"file {file_id}"
+        )
 
     # -- availability: a connector, a pile, or a whole station ---------------------------------------
 

@@ -15,12 +15,13 @@ from api.graphql.access.queries import AccessQueries
 from api.graphql.audit.queries import AuditQueries
 from api.graphql.charging.queries import ChargingQueries
 from api.graphql.charging.subscriptions import ChargingSubscriptions
+from api.graphql.files.schema import FileMutations, FileQueries
 from api.graphql.operations.mutations import OperationsMutations
 from api.graphql.station.queries import StationQueries
 from api.graphql.station.subscriptions import StationSubscriptions
 
-Query = merge_types("Query", (StationQueries, ChargingQueries, AccessQueries, AuditQueries))
-Mutation = merge_types("Mutation", (AccessMutations, OperationsMutations))
+Query = merge_types("Query", (StationQueries, ChargingQueries, AccessQueries, AuditQueries, FileQueries))
+Mutation = merge_types("Mutation", (AccessMutations, OperationsMutations, FileMutations))
 Subscription = merge_types("Subscription", (StationSubscriptions, ChargingSubscriptions))
 
 log = logging.getLogger("api.graphql")

@@ -55,6 +55,8 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 TEXT_HTML = "text/html"
 MAX_BODY_BYTES = 1 << 20
+MULTIPART = "multipart/form-data"
+MAX_UPLOAD_FILES = 5
 
 ContextGetter = Callable[[HTTPConnection], Awaitable[Any]]
 
@@ -178,11 +180,67 @@ def parse_get(request: Request) -> GraphQLRequest:
     )
 
 
+def _put_file(variables: dict[str, Any], path: str, upload: Any) -> None:
+    """Place ``upload`` at ``variables.a.0.b`` (a path of the multipart map), where the client put null."""
+    parts = path.split(".")
+    if len(parts) < 2 or parts[0] != "variables":
+        raise RequestError(400, f"map path {path!r} must start with 'variables.'")
+    node: Any = variables
+    for i, part in enumerate(parts[1:], start=1):
+        last = i == len(parts) - 1
+        key: Any = int(part) if isinstance(node, list) and part.isdigit() else part
+        try:
+            if last:
+                if node[key] is not None:
+                    raise RequestError(400, f"map path {path!r} must point at a null variable")
+                node[key] = upload
+            else:
+                node = node[key]
+        except (KeyError, IndexError, TypeError):
+            raise RequestError(400, f"map path {path!r} does not exist in the operation's variables") from None
+
+
+async def parse_multipart(request: Request, max_upload_bytes: int) -> tuple[GraphQLRequest, Any]:
+    """The GraphQL multipart request spec (operations, map, files); returns the request and the form to close."""
+    if request.headers.get("authorization") is None:
+        raise RequestError(401, "file uploads need 'Authorization: Bearer <token>'")
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit():
+        raise RequestError(411, "file uploads need a Content-Length")
+    if int(declared) > max_upload_bytes + MAX_BODY_BYTES:
+        raise RequestError(413, f"files are limited to {max_upload_bytes} bytes")
+    form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=2, max_part_size=MAX_BODY_BYTES)
+    try:
+        try:
+            operations = json.loads(str(form.get("operations", "")))
+            mapping = json.loads(str(form.get("map", "")))
+        except ValueError:
+            raise RequestError(400, "multipart uploads need JSON 'operations' and 'map' fields") from None
+        if not isinstance(operations, dict):
+            raise RequestError(400, "'operations' must be one JSON object (batches are not supported)")
+        if not isinstance(mapping, dict) or not all(
+            isinstance(paths, list) and all(isinstance(p, str) for p in paths) for paths in mapping.values()
+        ):
+            raise RequestError(400, "'map' must be an object of file field -> list of variable paths")
+        request_ = _from_params(operations)
+        variables = request_.variables if request_.variables is not None else {}
+        for field_name, paths in mapping.items():
+            upload = form.get(field_name)
+            if upload is None or isinstance(upload, str):
+                raise RequestError(400, f"the map names file field {field_name!r}, which the request lacks")
+            for path in paths:
+                _put_file(variables, path, upload)
+        return GraphQLRequest(request_.query, request_.operation_name, variables, request_.extensions), form
+    except BaseException:
+        await form.close()
+        raise
+
+
 async def parse_post(request: Request) -> GraphQLRequest:
     content_type = request.headers.get("content-type", "")
     media, *parameters = [field.strip().lower() for field in content_type.split(";")]
     if media != APPLICATION_JSON:
-        raise RequestError(415, "POST bodies must be application/json")
+        raise RequestError(415, "POST bodies must be application/json (or multipart/form-data for file uploads)")
     for parameter in parameters:
         name, _, value = parameter.partition("=")
         if name.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
@@ -238,7 +296,10 @@ def _operation_count(query: str) -> int:
 
 
 class GraphQLHTTPEndpoint:
-    def __init__(self, schema: BaseSchema, context_getter: ContextGetter, *, graphiql: bool, path: str) -> None:
+    def __init__(
+        self, schema: BaseSchema, context_getter: ContextGetter, *, graphiql: bool, path: str, max_upload_bytes: int
+    ) -> None:
+        self.max_upload_bytes = max_upload_bytes
         self.schema = schema
         self.context_getter = context_getter
         self.graphiql = graphiql
@@ -270,11 +331,19 @@ class GraphQLHTTPEndpoint:
             )
         if media == TEXT_HTML:
             return HTMLResponse(graphiql_html(self.path), headers={"Vary": "Accept"})
+        form = None
         try:
-            graphql_request = parse_get(request) if method == "GET" else await parse_post(request)
+            if method == "POST" and request.headers.get("content-type", "").lower().startswith(MULTIPART):
+                graphql_request, form = await parse_multipart(request, self.max_upload_bytes)
+            else:
+                graphql_request = parse_get(request) if method == "GET" else await parse_post(request)
         except RequestError as error:
             return _request_error(error, media)
-        return await self._execute(request, graphql_request, media)
+        try:
+            return await self._execute(request, graphql_request, media)
+        finally:
+            if form is not None:
+                await form.close()
 
     async def _execute(self, request: Request, graphql_request: GraphQLRequest, media: str) -> Response:
         allowed = (
@@ -362,10 +431,13 @@ class GraphQLWebSocket(GraphQL):  # type: ignore[misc]
 
 
 def graphql_routes(
-    schema: BaseSchema, context_getter: ContextGetter, *, path: str = "/graphql", graphiql: bool = True
+    schema: BaseSchema, context_getter: ContextGetter, *, path: str = "/graphql", graphiql: bool = True,
+    max_upload_bytes: int = 20 << 20,
 ) -> list[BaseRoute]:
     """HTTP and WebSocket routes for ``schema`` at ``path``, plus GraphiQL's static files."""
-    endpoint = GraphQLHTTPEndpoint(schema, context_getter, graphiql=graphiql, path=path)
+    endpoint = GraphQLHTTPEndpoint(
+        schema, context_getter, graphiql=graphiql, path=path, max_upload_bytes=max_upload_bytes
+    )
     routes: list[BaseRoute] = [
         Route(path, endpoint),  # an ASGI app: every method reaches it, so it can answer 405 itself
         WebSocketRoute(path, GraphQLWebSocket(schema, context_getter)),

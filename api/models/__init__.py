@@ -10,6 +10,7 @@ from api.models.charge_point import (
     Reservation,
 )
 from api.models.charging import ChargingSession, SessionPhaseChange
+from api.models.file import StationFile, StationFileVersion
 from api.models.meter import MeterSample
 from api.models.people import Fleet, RoleGrant, User
 from api.models.station import Operator, Station
@@ -30,5 +31,7 @@ __all__ = [
     "Operator",
     "SessionPhaseChange",
     "Station",
+    "StationFile",
+    "StationFileVersion",
     "Vehicle",
 ]
