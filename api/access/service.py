@@ -10,7 +10,7 @@ from api.access import passwords, repository, rules
 from api.access.dto import DESCRIPTION, Grant, Permission, Token, Viewer, Visibility
 from api.access.errors import AccountLocked, Forbidden, LoginFailed, Unauthenticated
 from api.access.tokens import TokenCodec
-from api.core.clock import Clock
+from api.core.clock import Clock, as_utc
 from api.core.errors import InvalidInput, NotFound
 from api.models import Fleet, IdTag, RoleGrant, User
 from api.models.enums import IdTagKind, IdTagStatus, Role
@@ -268,6 +268,7 @@ class AccessService:
             raise InvalidInput("expiresAt needs a time zone")
         if await repository.id_tag(tag) is not None:
             raise InvalidInput(f"id tag {tag!r} already exists")
+        expires_at = as_utc(expires_at) if expires_at is not None else None  # MySQL keeps no offset: store UTC
         return await repository.create_id_tag(
             tag=tag, kind=kind, operator_id=operator_id, fleet_id=fleet_id, user_id=user_id,
             expires_at=expires_at, parent_tag=parent_tag,
@@ -297,6 +298,7 @@ class AccessService:
         found = await self._card_for_change(actor, tag)
         if expires_at is not None and expires_at.tzinfo is None:
             raise InvalidInput("expiresAt needs a time zone")
+        expires_at = as_utc(expires_at) if expires_at is not None else None  # MySQL keeps no offset: store UTC
         status = found.status
         if status == IdTagStatus.EXPIRED and (expires_at is None or expires_at > self.clock.now()):
             status = IdTagStatus.ACCEPTED

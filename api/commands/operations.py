@@ -35,7 +35,7 @@ from api.commands.dto import (
 )
 from api.commands.service import CommandService
 from api.files.service import FileService
-from api.core.clock import Clock
+from api.core.clock import Clock, as_utc
 from api.core.errors import InvalidInput, NotFound
 from api.models.enums import Availability, SessionStatus
 
@@ -155,6 +155,7 @@ class OperationsService:
         viewer = require_viewer(viewer)
         if expires_at.tzinfo is None or expires_at <= self.clock.now():
             raise InvalidInput("a reservation must expire in the future (with a time zone)")
+        expires_at = as_utc(expires_at)  # stored: MySQL keeps no offset
         probe = ReserveNow(connector_no, id_tag, expires_at, 1)
         self.commands.check(probe)  # refuse bad arguments before a reservation row exists
         reservation = await self.charge_points.create_reservation(

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from api.access.dto import Permission
 from api.access.errors import Forbidden
 from api.audit.dto import AuditFilter
+from api.core.clock import as_utc
 from api.core.errors import InvalidInput
 from api.graphql.context import Info
 from api.graphql.errors import maps_domain_errors, parse_int_id
@@ -69,8 +70,8 @@ class AuditFilterInput:
             actor_id=parse_int_id(self.actor_id, "user") if self.actor_id is not None else None,
             action_prefix=self.action_prefix,
             outcome=self.outcome,
-            from_at=self.from_at,
-            to_at=self.to_at,
+            from_at=as_utc(self.from_at) if self.from_at else None,
+            to_at=as_utc(self.to_at) if self.to_at else None,
         )
 
 

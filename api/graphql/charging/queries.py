@@ -10,6 +10,7 @@ import strawberry
 
 from api.access.errors import Forbidden
 from api.charging.dto import SessionFilter
+from api.core.clock import as_utc
 from api.core.errors import InvalidInput
 from api.graphql.charging.types import (
     ChargingSession,
@@ -47,8 +48,8 @@ class SessionFilterInput:
             vin=self.vin,
             vehicle_id=parse_int_id(self.vehicle_id, "vehicle") if self.vehicle_id is not None else None,
             status=self.status,
-            started_from=self.started_from,
-            started_to=self.started_to,
+            started_from=as_utc(self.started_from) if self.started_from else None,
+            started_to=as_utc(self.started_to) if self.started_to else None,
         )
 
 
