@@ -44,9 +44,6 @@ class Services:
     secret_key: str
     """The settings' secret, or a random one for this process (never logged)."""
 
-    def key_for(self, purpose: str) -> bytes:
-        return derive_key(self.secret_key, purpose)
-
 
 log = logging.getLogger(__name__)
 

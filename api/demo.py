@@ -96,7 +96,7 @@ async def seed_demo(services: Services, piles: int = 6) -> bool:
     ):
         await services.access.create_user(None, name, login, DEMO_PASSWORD, [grant])
     for tag in DEMO_ID_TAGS:
-        await services.charging.issue_id_tag(tag)
+        await services.access.issue_id_tag(None, tag)
     for number, vin in enumerate(DEMO_VINS, start=1):
         await services.charging.register_vehicle(vin, plate=f"浙AD{number:05d}")
     return True

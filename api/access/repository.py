@@ -94,10 +94,6 @@ async def id_tag(tag: str) -> IdTag | None:
     return await IdTag.get_or_none(tag=tag)
 
 
-async def id_tag_for_update(tag: str) -> IdTag | None:
-    return await IdTag.filter(tag=tag).select_for_update().first()
-
-
 async def create_id_tag(**values: Any) -> IdTag:
     return await IdTag.create(**values)
 
@@ -134,7 +130,3 @@ async def station_ids_of_operators(operator_ids: frozenset[int]) -> list[int]:
 async def fleet_operators(fleet_ids: frozenset[int]) -> dict[int, int]:
     rows = await Fleet.filter(id__in=list(fleet_ids)).values_list("id", "operator_id")
     return {fleet_id: operator_id for fleet_id, operator_id in rows}
-
-
-async def user_count() -> int:
-    return await User.all().count()

@@ -190,32 +190,27 @@ class AccessService:
             raise forbidden(viewer, permission, f"station {station_id}")
         return operator_id
 
+    async def place_of(self, charge_point_id: str) -> Place:
+        """Where a pile is (station and operator 0 while it belongs to no station), in one query; no check."""
+        found = await repository.charge_point_place(charge_point_id)
+        if found is None:
+            raise NotFound(f"charge point {charge_point_id!r} does not exist")
+        station_id, operator_id = found
+        return Place(charge_point_id, station_id or 0, operator_id or 0)
+
     async def require_charge_point(self, viewer: Viewer | None, permission: Permission, charge_point_id: str) -> Place:
         viewer = require_viewer(viewer)
-        place = await repository.charge_point_place(charge_point_id)
-        if place is None:
-            raise NotFound(f"charge point {charge_point_id!r} does not exist")
-        station_id, operator_id = place
-        if station_id is None or operator_id is None:
+        place = await self.place_of(charge_point_id)
+        if not place.station_id:
             if not viewer.is_platform_admin:  # a pending pile belongs to no station yet: platform only
                 raise forbidden(viewer, permission, f"charge point {charge_point_id} (not yet placed at a station)")
-            return Place(charge_point_id, 0, 0)
-        if not rules.may_at_station(viewer, permission, station_id, operator_id):
-            raise forbidden(viewer, permission, f"station {station_id} (charge point {charge_point_id})")
-        return Place(charge_point_id, station_id, operator_id)
+            return place
+        if not rules.may_at_station(viewer, permission, place.station_id, place.operator_id):
+            raise forbidden(viewer, permission, f"station {place.station_id} (charge point {charge_point_id})")
+        return place
 
     async def station_operator(self, station_id: int) -> int | None:
         return await repository.station_operator(station_id)
-
-    async def may_at_station(self, viewer: Viewer | None, permission: Permission, station_id: int | None) -> bool:
-        if viewer is None:
-            return False
-        if viewer.is_platform_admin:
-            return True
-        if station_id is None:
-            return False
-        operator_id = await repository.station_operator(station_id)
-        return operator_id is not None and rules.may_at_station(viewer, permission, station_id, operator_id)
 
     async def visibility(self, viewer: Viewer | None, permission: Permission = Permission.READ_SESSIONS) -> Visibility:
         """What the viewer may see of sessions (or, with READ_AUDIT, of the audit trail)."""

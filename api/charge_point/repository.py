@@ -102,10 +102,6 @@ async def note_configuration(charge_point_id: str, key: str, value: str, status:
     )
 
 
-async def remove_desired_configuration(charge_point_id: str, key: str) -> int:
-    return await DesiredConfiguration.filter(charge_point_id=charge_point_id, key=key).delete()
-
-
 async def mark_pile_applied(charge_point_id: str, availability: Availability) -> None:
     await ChargePoint.filter(id=charge_point_id, desired_availability=availability).update(availability_applied=True)
 

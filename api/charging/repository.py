@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 
 from api.charging.dto import SessionFilter
 from api.models import ChargingSession, IdTag, SessionPhaseChange, Vehicle
-from api.models.enums import ChargingPhase, IdTagKind, SessionStatus
+from api.models.enums import ChargingPhase, SessionStatus
 
 
 async def id_tag(tag: str) -> IdTag | None:
@@ -23,10 +23,6 @@ async def vehicle_by_vin(vin: str) -> Vehicle | None:
 async def ensure_vehicle(vin: str) -> Vehicle:
     found, _ = await Vehicle.get_or_create(vin=vin)
     return found
-
-
-async def create_id_tag(tag: str, kind: IdTagKind, vehicle_id: int | None) -> IdTag:
-    return await IdTag.create(tag=tag, kind=kind, vehicle_id=vehicle_id)
 
 
 async def create_vehicle(vin: str, plate: str | None) -> Vehicle:

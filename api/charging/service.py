@@ -26,8 +26,8 @@ from api.core.bus import channels
 from api.core.clock import Clock, clamp_reported
 from api.core.db import Outbox, UnitOfWork
 from api.core.errors import InvalidInput
-from api.models import ChargingSession, IdTag, SessionPhaseChange, Vehicle
-from api.models.enums import ChargingPhase, ConnectorStatus, IdTagKind, IdTagStatus, SessionStatus
+from api.models import ChargingSession, SessionPhaseChange, Vehicle
+from api.models.enums import ChargingPhase, ConnectorStatus, IdTagStatus, SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ class ChargingService:
         ):
             return Authorization(AuthorizationStatus.EXPIRED, tag.expires_at, tag.parent_tag)
         return Authorization(AuthorizationStatus.ACCEPTED, tag.expires_at, tag.parent_tag)
-
-    async def issue_id_tag(self, tag: str, kind: IdTagKind = IdTagKind.RFID, vehicle_id: int | None = None) -> IdTag:
-        if not 1 <= len(tag) <= 20:
-            raise InvalidInput("an OCPP 1.6 id tag has 1 to 20 characters")
-        return await repository.create_id_tag(tag, kind, vehicle_id)
 
     async def register_vehicle(self, vin: str, plate: str | None = None) -> Vehicle:
         if not rules.is_vin(vin):

@@ -136,7 +136,7 @@ class OperationsService:
             )
         return result
 
-    async def stop_session(self, viewer: Viewer | None, session_id: int) -> CommandResult:
+    async def stop_session(self, viewer: Viewer | None, session_id: int) -> PileResult:
         session = await self.charging.find(session_id)
         if session is None:
             raise NotFound(f"session {session_id} does not exist")
@@ -144,9 +144,10 @@ class OperationsService:
         if session.status != SessionStatus.ACTIVE:
             raise InvalidInput(f"session {session_id} has already ended")
         actor = actor_of(require_viewer(viewer))
-        return await self._send_and_audit(
+        result = await self._send_and_audit(
             actor, place, RemoteStop(session.id), "pile.remote_stop", target=f"session {session_id}"
         )
+        return PileResult(place.charge_point_id, result)
 
     async def reserve(
         self, viewer: Viewer | None, charge_point_id: str, connector_no: int, id_tag: str, expires_at: datetime
@@ -167,7 +168,7 @@ class OperationsService:
         await self.charge_points.set_reservation_status(reservation.id, status)
         return reservation.id, result
 
-    async def cancel_reservation(self, viewer: Viewer | None, reservation_id: int) -> CommandResult:
+    async def cancel_reservation(self, viewer: Viewer | None, reservation_id: int) -> PileResult:
         reservation = await self.charge_points.reservation(reservation_id)
         if reservation is None:
             raise NotFound(f"reservation {reservation_id} does not exist")
@@ -177,7 +178,7 @@ class OperationsService:
         )
         if result.outcome == Outcome.ACCEPTED:
             await self.charge_points.set_reservation_status(reservation_id, "cancelled")
-        return result
+        return PileResult(place.charge_point_id, result)
 
     # -- files over HTTP: diagnostics up, firmware down ------------------------------------------------
 
@@ -254,7 +255,7 @@ class OperationsService:
     async def reapply(self, charge_point_id: str) -> list[CommandResult]:
         """Send a pile what operators want it to be (locks, pending unlocks, changed configuration)."""
         state = await self.charge_points.desired_state(charge_point_id)
-        place = await self._place(charge_point_id)
+        place = await self.access.place_of(charge_point_id)
         results = []
         for item in state.availability_to_apply():
             operative = item.availability == Availability.OPERATIVE
@@ -268,14 +269,6 @@ class OperationsService:
             if result.outcome in (Outcome.OFFLINE, Outcome.TIMED_OUT):
                 return results
         return results
-
-    async def _place(self, charge_point_id: str) -> Place:
-        cp = await self.charge_points.get(charge_point_id)
-        station = cp.station_id
-        operator = None
-        if station is not None:
-            operator = await self.access.station_operator(station)
-        return Place(charge_point_id, station or 0, operator or 0)
 
     # -- the one place that sends and records -------------------------------------------------------
 

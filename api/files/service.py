@@ -23,7 +23,7 @@ from api.core.errors import InvalidInput, NotFound
 from api.files import repository
 from api.files.sniff import BINARY, GIF, GZIP, JPEG, PDF, PNG, TEXT, WEBP, ZIP, ZIP_BASED, check_allowed
 from api.files.sniff import safe_filename, sniff
-from api.files.signing import UrlSigner
+from api.files.signing import BadSignature, UrlSigner
 from api.files.storage import FileStorage
 from api.models import StationFile, StationFileVersion
 
@@ -190,8 +190,6 @@ class FileService:
 
     def check_upload(self, charge_point_id: str, nonce: str, expires: str, signature: str) -> None:
         """Raise BadSignature / LinkExpired unless this is a link we gave this pile."""
-        from api.files.signing import BadSignature
-
         if not expires.isdigit() or len(expires) > 12:
             raise BadSignature("the link is incomplete or malformed")
         self.upload_signer.verify(

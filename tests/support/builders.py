@@ -50,7 +50,7 @@ class Builders:
 
     async def id_tag(self) -> str:
         tag = unique("TAG")
-        await self.services.charging.issue_id_tag(tag)
+        await self.services.access.issue_id_tag(None, tag)
         return tag
 
     async def person(

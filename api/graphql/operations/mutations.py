@@ -59,11 +59,10 @@ class OperationsMutations:
     @strawberry.mutation(description="Stop a running session remotely (OCPP RemoteStopTransaction).")
     @maps_domain_errors
     async def stop_session(self, info: Info, session_id: strawberry.ID) -> CommandResult:
-        services = info.context.services
-        number = parse_int_id(session_id, "session")
-        result = await services.operations.stop_session(await info.context.viewer(), number)
-        session = await services.charging.get(number)
-        return CommandResult.of(session.charge_point_id, result)
+        done = await info.context.services.operations.stop_session(
+            await info.context.viewer(), parse_int_id(session_id, "session")
+        )
+        return CommandResult.of(done.charge_point_id, done.result)
 
     @strawberry.mutation(description="Lock (operative=false) or unlock one connector; kept and re-applied after boots.")
     @maps_domain_errors
@@ -159,10 +158,10 @@ class OperationsMutations:
     @strawberry.mutation(description="Cancel a reservation (OCPP CancelReservation).")
     @maps_domain_errors
     async def cancel_reservation(self, info: Info, reservation_id: strawberry.ID) -> CommandResult:
-        number = parse_int_id(reservation_id, "reservation")
-        result = await info.context.services.operations.cancel_reservation(await info.context.viewer(), number)
-        reservation = await info.context.services.charge_points.reservation(number)
-        return CommandResult.of(reservation.charge_point_id if reservation else "", result)
+        done = await info.context.services.operations.cancel_reservation(
+            await info.context.viewer(), parse_int_id(reservation_id, "reservation")
+        )
+        return CommandResult.of(done.charge_point_id, done.result)
 
     @strawberry.mutation(description="Send a pile a local authorization list (full, or a differential update).")
     @maps_domain_errors

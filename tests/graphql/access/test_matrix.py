@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from api.audit.dto import AuditFilter
 from api.models.enums import Role
 from tests.support.builders import unique
 from tests.support.cp_client import StrictChargePoint
@@ -95,7 +96,7 @@ async def world(server):
 
 async def _audit_count(server, world: World) -> int:
     rows = await server.services.audit.search(
-        __import__("api.audit.dto", fromlist=["AuditFilter"]).AuditFilter(charge_point_id=world.pile_id),
+        AuditFilter(charge_point_id=world.pile_id),
         everything=True, station_ids=frozenset(), operator_ids=frozenset(), before_id=None, limit=201,
     )
     return len(rows)
@@ -106,7 +107,7 @@ async def _state(server, world: World) -> tuple[Any, ...]:
     services = server.services
     cp = await services.charge_points.get(world.pile_id)
     config = await services.charge_points.desired_configuration_for([world.pile_id])
-    tags = await services.access.id_tags(None and None or (await _platform_viewer(server)), None, None, 200)
+    tags = await services.access.id_tags(await _platform_viewer(server), None, None, 200)
     return (
         len(world.calls), cp.desired_availability, tuple((c.key, c.value) for c in config),
         len(tags), await _audit_count(server, world),

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.support.cp_client import StrictChargePoint
-from tests.support.gql_client import data
+from tests.support.gql_client import data, gql
 
 RESULT = "chargePointId outcome status message"
 
@@ -192,7 +192,7 @@ async def test_callerror_offline_and_silence_are_typed_results(server):
 
 async def test_bad_arguments_are_refused_before_anything_is_sent(server):
     pile, client = await connected_pile(server)
-    body = await asyncio.wait_for(__import__("tests.support.gql_client", fromlist=["gql"]).gql(
+    body = await asyncio.wait_for(gql(
         server.base_url, mutation("remoteStart(chargePointId: $cp, idTag: \"THIS-TAG-IS-FAR-TOO-LONG\")"),
         {"cp": pile.id}, token=server.admin_token), 10)
     assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
