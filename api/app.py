@@ -56,6 +56,7 @@ def create_app(
             yield
         finally:
             await ocpp_server.close_all()
+            await services.station_access.drain()
             await services.bus.close()
             await services.storage.close()
             await database.close_connections()

@@ -11,8 +11,10 @@ from api.access.tokens import TokenCodec
 from api.audit.service import AuditService
 from api.charge_point.service import ChargePointService
 from api.charging.service import ChargingService
+from api.commands.audited import AuditedSender
 from api.commands.operations import OperationsService
 from api.commands.service import CommandService
+from api.commands.station_access import StationAccessService
 from api.core.bus import EventBus, InProcessBus
 from api.core.clock import Clock, SystemClock
 from api.core.db import UnitOfWork
@@ -20,6 +22,7 @@ from api.files.service import FileService
 from api.files.signing import UrlSigner, derive_key
 from api.files.storage import FileStorage, build_storage
 from api.metering.service import MeteringService
+from api.policy.service import PolicyService
 from api.settings import Settings
 from api.station.service import StationService
 
@@ -39,6 +42,9 @@ class Services:
     audit: AuditService
     operations: OperationsService
     """Operator actions on piles: scope check, desired state, command, audit entry."""
+    policies: PolicyService
+    station_access: StationAccessService
+    """Access policy changes, carried to the piles' local lists."""
     files: FileService
     storage: FileStorage
     secret_key: str
@@ -55,14 +61,18 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
     charge_points = ChargePointService(
         uow, clock, auto_register=settings.ocpp_auto_register, heartbeat_interval_s=settings.ocpp_heartbeat_interval_s
     )
-    charging = ChargingService(uow, clock, charge_points)
     secret_key = settings.secret_key
     if not secret_key:
         log.warning("CHARGEOPS_SECRET_KEY is not set: using a random key, so tokens and file links die with this process")
         secret_key = secrets.token_urlsafe(48)
     access = AccessService(clock, TokenCodec(derive_key(secret_key, "access-token"), settings.token_ttl_s))
     audit = AuditService(clock)
+    policies = PolicyService(clock, access, audit)
+    charging = ChargingService(uow, clock, charge_points, policies)
     commands = CommandService()
+    sender = AuditedSender(commands, audit)
+    station_access = StationAccessService(clock, access, policies, charge_points, sender)
+    access.card_listeners.append(station_access.card_changed)
     storage = build_storage(settings, clock=clock, secret_key=secret_key)
     files = FileService(
         uow, clock, storage, access, audit, max_bytes=settings.files_max_bytes, url_ttl_s=settings.files_url_ttl_s,
@@ -79,7 +89,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
         commands=commands,
         access=access,
         audit=audit,
-        operations=OperationsService(clock, access, audit, charge_points, charging, commands, files),
+        operations=OperationsService(clock, access, charge_points, charging, commands, files, sender, station_access),
+        policies=policies,
+        station_access=station_access,
         files=files,
         storage=storage,
         secret_key=secret_key,

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 
 from api.access.dto import Grant
 from api.container import Services
-from api.models.enums import ConnectorType, Role
+from api.models.enums import AccessMode, AccessRuleEffect, ConnectorType, Role
+from api.policy.rules import window
 
 DEMO_OPERATOR = "杭州示范充电运营有限公司"
 DEMO_ID_TAGS = tuple(f"DEMO{n:04d}" for n in range(1, 21))
+DEMO_FLEET_TAGS = tuple(f"BUS{n:04d}" for n in range(1, 6))
+"""Cards of the demo bus group, the only ones its terminus admits at night."""
 """RFID cards, accepted."""
 DEMO_VINS = (
     "LFV2A21K6M3000001",
@@ -88,15 +91,25 @@ async def seed_demo(services: Services, piles: int = 6) -> bool:
         kind = demo_pile_kind(n)
         await services.charge_points.register(demo_pile_id(n), station.id, [kind, kind])
     fleet = await services.access.create_fleet(None, operator.id, DEMO_FLEET)
+    users = {}
     for login, name, grant in (
         ("admin", "平台管理员", Grant(Role.PLATFORM_ADMIN)),
         ("operator", "运营管理员", Grant(Role.OPERATOR_ADMIN, operator_id=operator.id)),
         ("station1", "站长", Grant(Role.STATION_MANAGER, station_id=stations[0].id)),
         ("fleet", "车队管理员", Grant(Role.FLEET_MANAGER, fleet_id=fleet.id)),
     ):
-        await services.access.create_user(None, name, login, DEMO_PASSWORD, [grant])
+        users[login] = await services.access.create_user(None, name, login, DEMO_PASSWORD, [grant])
     for tag in DEMO_ID_TAGS:
         await services.access.issue_id_tag(None, tag)
+    for tag in DEMO_FLEET_TAGS:
+        await services.access.issue_id_tag(None, tag, fleet_id=fleet.id)
+    # the bus terminus admits only the bus group's cards at night, when the buses charge (valley tariff)
+    admin = (await services.access.token_for(users["admin"].id)).viewer
+    depot = stations[-1].id
+    await services.station_access.add_rule(admin, depot, AccessRuleEffect.ALLOW, fleet_id=fleet.id, note="公交夜间充电")
+    await services.station_access.set_policy(
+        admin, depot, AccessMode.PUBLIC, [window(range(1, 8), "22:00", "06:00", AccessMode.FLEET_ONLY)]
+    )
     for number, vin in enumerate(DEMO_VINS, start=1):
         await services.charging.register_vehicle(vin, plate=f"浙AD{number:05d}")
     return True

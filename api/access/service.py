@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,6 +46,8 @@ class AccessService:
     def __init__(self, clock: Clock, tokens: TokenCodec) -> None:
         self.clock = clock
         self.tokens = tokens
+        self.card_listeners: list[Callable[[str, tuple[int | None, int | None]], None]] = []
+        """Told (tag, (earlier user id, earlier fleet id)) after a card is issued or changed."""
 
     # -- people and logins ---------------------------------------------------------------------------
 
@@ -264,10 +267,12 @@ class AccessService:
         if await repository.id_tag(tag) is not None:
             raise InvalidInput(f"id tag {tag!r} already exists")
         expires_at = as_utc(expires_at) if expires_at is not None else None  # MySQL keeps no offset: store UTC
-        return await repository.create_id_tag(
+        card = await repository.create_id_tag(
             tag=tag, kind=kind, operator_id=operator_id, fleet_id=fleet_id, user_id=user_id,
             expires_at=expires_at, parent_tag=parent_tag,
         )
+        self._changed(card)
+        return card
 
     async def _card_for_change(self, actor: Viewer, tag: str) -> IdTag:
         found = await repository.id_tag(tag)
@@ -282,12 +287,12 @@ class AccessService:
     async def block_id_tag(self, actor: Viewer, tag: str, reason: str) -> IdTag:
         found = await self._card_for_change(actor, tag)
         await repository.update_id_tag(found.id, status=IdTagStatus.BLOCKED, blocked_reason=reason.strip()[:128])
-        return await self._reload(tag)
+        return await self._reload(tag, found)
 
     async def unblock_id_tag(self, actor: Viewer, tag: str) -> IdTag:
         found = await self._card_for_change(actor, tag)
         await repository.update_id_tag(found.id, status=IdTagStatus.ACCEPTED, blocked_reason="")
-        return await self._reload(tag)
+        return await self._reload(tag, found)
 
     async def set_id_tag_expiry(self, actor: Viewer, tag: str, expires_at: datetime | None) -> IdTag:
         found = await self._card_for_change(actor, tag)
@@ -298,7 +303,7 @@ class AccessService:
         if status == IdTagStatus.EXPIRED and (expires_at is None or expires_at > self.clock.now()):
             status = IdTagStatus.ACCEPTED
         await repository.update_id_tag(found.id, expires_at=expires_at, status=status)
-        return await self._reload(tag)
+        return await self._reload(tag, found)
 
     async def assign_id_tag(
         self, actor: Viewer, tag: str, *, user_id: int | None, fleet_id: int | None
@@ -313,7 +318,7 @@ class AccessService:
         if user_id is not None and await repository.user(user_id) is None:
             raise NotFound(f"user {user_id} does not exist")
         await repository.update_id_tag(found.id, user_id=user_id, fleet_id=fleet_id)
-        return await self._reload(tag)
+        return await self._reload(tag, found)
 
     async def id_tags(
         self, viewer: Viewer | None, status: IdTagStatus | None, kind: IdTagKind | None, limit: int
@@ -328,10 +333,15 @@ class AccessService:
         own = viewer.user_id if viewer.has(Role.DRIVER) else None
         return await repository.id_tags(operators, fleets, own, status, kind, limit)
 
-    async def _reload(self, tag: str) -> IdTag:
+    async def _reload(self, tag: str, before: IdTag) -> IdTag:
         found = await repository.id_tag(tag)
         assert found is not None
+        self._changed(found, before)
         return found
+
+    def _changed(self, card: IdTag, before: IdTag | None = None) -> None:
+        for listener in self.card_listeners:
+            listener(card.tag, (before.user_id, before.fleet_id) if before is not None else (None, None))
 
 
 def _grant_of(row: RoleGrant) -> Grant:

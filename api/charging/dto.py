@@ -21,6 +21,8 @@ class Authorization:
     status: AuthorizationStatus
     expires_at: datetime | None = None
     parent_tag: str | None = None
+    reason: str = ""
+    """Why a card that is valid in itself was refused here (the station's access policy)."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from api.core.clock import Clock, clamp_reported
 from api.core.db import Outbox, UnitOfWork
 from api.core.errors import InvalidInput
 from api.models import ChargingSession, SessionPhaseChange, Vehicle
+from api.policy.dto import Credential, Verdict
+from api.policy.service import PolicyService
 from api.models.enums import ChargingPhase, ConnectorStatus, IdTagStatus, SessionStatus
 
 log = logging.getLogger(__name__)
@@ -36,26 +38,52 @@ SUPERSEDED = "Superseded"
 
 
 class ChargingService:
-    def __init__(self, uow: UnitOfWork, clock: Clock, charge_points: ChargePointService) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, charge_points: ChargePointService, policies: PolicyService
+    ) -> None:
         self.uow = uow
+        self.policies = policies
         self.clock = clock
         self.charge_points = charge_points
 
     # -- authorization -------------------------------------------------------------------------------
 
-    async def authorize(self, id_tag: str) -> Authorization:
+    async def authorize(
+        self, id_tag: str, charge_point_id: str | None = None, *, log_refusal: bool = True
+    ) -> Authorization:
+        """The card's own status, then (at a pile) the access policy of the pile's station.
+
+        A refusal by the policy is logged as the pile's ``AccessRefused`` event, so an operator can see why
+        a driver could not charge."""
         tag = await repository.id_tag(id_tag)
         if tag is None:
-            if rules.is_vin(id_tag) and await repository.vehicle_by_vin(id_tag) is not None:
-                return Authorization(AuthorizationStatus.ACCEPTED)
-            return Authorization(AuthorizationStatus.INVALID)
-        if tag.status == IdTagStatus.BLOCKED:
-            return Authorization(AuthorizationStatus.BLOCKED, parent_tag=tag.parent_tag)
-        if tag.status == IdTagStatus.EXPIRED or (
-            tag.expires_at is not None and tag.expires_at <= self.clock.now()
-        ):
-            return Authorization(AuthorizationStatus.EXPIRED, tag.expires_at, tag.parent_tag)
-        return Authorization(AuthorizationStatus.ACCEPTED, tag.expires_at, tag.parent_tag)
+            vehicle = await repository.vehicle_by_vin(id_tag) if rules.is_vin(id_tag) else None
+            if vehicle is None:
+                return Authorization(AuthorizationStatus.INVALID, reason="unknown id tag")
+            own = Authorization(AuthorizationStatus.ACCEPTED)
+            who = Credential(id_tag, vehicle.owner_id, None)
+        elif tag.status == IdTagStatus.BLOCKED:
+            return Authorization(AuthorizationStatus.BLOCKED, parent_tag=tag.parent_tag, reason="the card is blocked")
+        elif tag.status == IdTagStatus.EXPIRED or (tag.expires_at is not None and tag.expires_at <= self.clock.now()):
+            return Authorization(AuthorizationStatus.EXPIRED, tag.expires_at, tag.parent_tag, "the card has expired")
+        else:
+            own = Authorization(AuthorizationStatus.ACCEPTED, tag.expires_at, tag.parent_tag)
+            who = Credential(id_tag, tag.user_id, tag.fleet_id)
+        if charge_point_id is None:
+            return own
+        cp = await self.charge_points.find(charge_point_id)
+        if cp is None or cp.station_id is None:
+            return own
+        decision = await self.policies.decide(cp.station_id, who)
+        if decision.admitted:
+            return own
+        status = AuthorizationStatus.BLOCKED if decision.verdict == Verdict.BLOCKED else AuthorizationStatus.INVALID
+        if log_refusal:
+            await self.charge_points.record_event(
+                charge_point_id, "AccessRefused",
+                {"idTag": id_tag, "status": status.value, "mode": decision.mode.value, "reason": decision.reason},
+            )
+        return Authorization(status, own.expires_at, own.parent_tag, decision.reason)
 
     async def register_vehicle(self, vin: str, plate: str | None = None) -> Vehicle:
         if not rules.is_vin(vin):
@@ -67,7 +95,7 @@ class ChargingService:
     async def start(self, request: TransactionStart) -> StartResult:
         now = self.clock.now()
         started_at = clamp_reported(request.timestamp, now)
-        authorization = await self.authorize(request.id_tag)
+        authorization = await self.authorize(request.id_tag, request.charge_point_id)
         cp = await self.charge_points.get(request.charge_point_id)
         connector = await self.charge_points.ensure_connector(cp.id, request.connector_no)
         async with self.uow.begin() as outbox:

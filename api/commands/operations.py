@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from api.access.dto import Permission, Viewer
 from api.access.service import AccessService, Place, require_viewer
 from api.audit.dto import PLATFORM, Actor, AuditRecord
-from api.audit.service import AuditService
 from api.charge_point.service import ChargePointService
+from api.charging.dto import AuthorizationStatus
 from api.charging.service import ChargingService
+from api.commands.audited import AuditedSender, PileResult, actor_of, describe
 from api.commands.dto import (
     CancelReservation,
     ChangeAvailability,
@@ -31,13 +30,16 @@ from api.commands.dto import (
     RemoteStart,
     RemoteStop,
     ReserveNow,
+    SendLocalList,
     UpdateFirmware,
 )
 from api.commands.service import CommandService
-from api.files.service import FileService
+from api.commands.station_access import StationAccessService
 from api.core.clock import Clock, as_utc
 from api.core.errors import InvalidInput, NotFound
+from api.files.service import FileService
 from api.models.enums import Availability, SessionStatus
+from api.policy.errors import NotAdmitted
 
 log = logging.getLogger(__name__)
 
@@ -61,80 +63,68 @@ ACTION_NAMES: dict[str, str] = {
 
 # reading is not operating: these only need the right to read a pile's details
 READ_ONLY = ("GetConfiguration", "GetLocalListVersion")
-
-
-@dataclass(frozen=True)
-class PileResult:
-    charge_point_id: str
-    result: CommandResult
-
-
-def actor_of(viewer: Viewer) -> Actor:
-    return Actor(viewer.user_id, viewer.name)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def describe(command: Command) -> dict[str, Any]:
-    values: dict[str, Any] = _plain(dataclasses.asdict(command))
-    if isinstance(values.get("location"), str):  # a signed link is a capability: keep it out of the trail
-        values["location"] = values["location"].split("?", 1)[0]
-    return values
-
-
-def result_dict(result: CommandResult) -> dict[str, Any]:
-    out: dict[str, Any] = {"status": result.status, "message": result.message}
-    if result.list_version is not None:
-        out["list_version"] = result.list_version
-    if result.file_name is not None:
-        out["file_name"] = result.file_name
-    if result.unknown_keys:
-        out["unknown_keys"] = list(result.unknown_keys)
-    return out
+# a local list decides who may charge: managing access, not operating
+ACCESS = ("SendLocalList",)
 
 
 class OperationsService:
     def __init__(
-        self, clock: Clock, access: AccessService, audit: AuditService, charge_points: ChargePointService,
-        charging: ChargingService, commands: CommandService, files: FileService,
+        self, clock: Clock, access: AccessService, charge_points: ChargePointService, charging: ChargingService,
+        commands: CommandService, files: FileService, sender: AuditedSender, station_access: StationAccessService,
     ) -> None:
         self.files = files
         self.clock = clock
         self.access = access
-        self.audit = audit
         self.charge_points = charge_points
         self.charging = charging
         self.commands = commands
+        self.sender = sender
+        self.station_access = station_access
 
     # -- one command to one pile ---------------------------------------------------------------------
 
     async def send(self, viewer: Viewer | None, charge_point_id: str, command: Command) -> CommandResult:
         """Check scope, send ``command``, audit the answer. Commands with state of their own have methods below."""
         name = type(command).__name__
-        permission = Permission.READ_PILE_DETAILS if name in READ_ONLY else Permission.OPERATE_PILES
+        permission = (
+            Permission.READ_PILE_DETAILS if name in READ_ONLY
+            else Permission.MANAGE_ACCESS if name in ACCESS
+            else Permission.OPERATE_PILES
+        )
         place = await self.access.require_charge_point(viewer, permission, charge_point_id)
         actor = actor_of(require_viewer(viewer))
         if isinstance(command, ChangeAvailability):
             return await self._availability(actor, place, command.connector_no, command.operative)
         if isinstance(command, ChangeConfiguration):
             return await self._configure(actor, place, command)
-        if isinstance(command, RemoteStart) and command.connector_no is not None:
-            await self.charge_points.connector(charge_point_id, command.connector_no)
-        result = await self._send_and_audit(actor, place, command, ACTION_NAMES[name])
+        if isinstance(command, RemoteStart):
+            await self._admit(actor, place, command)
+        result = await self.sender.send(actor, place, command, ACTION_NAMES[name])
+        if isinstance(command, SendLocalList):
+            await self.station_access.note_sent_by_hand(charge_point_id, command, result)
         if isinstance(command, GetConfiguration) and not command.keys and result.outcome == Outcome.ACCEPTED:
             await self.charge_points.store_reported_configuration(
                 charge_point_id,
                 [{"key": c.key, "value": c.value, "readonly": c.readonly} for c in result.configuration],
             )
         return result
+
+    async def _admit(self, actor: Actor, place: Place, command: RemoteStart) -> None:
+        """A remote start obeys the same rules as a card at the pile: refused (and audited) before sending."""
+        self.commands.check(command)
+        if command.connector_no is not None:
+            await self.charge_points.connector(place.charge_point_id, command.connector_no)
+        authorization = await self.charging.authorize(command.id_tag, place.charge_point_id, log_refusal=False)
+        if authorization.status == AuthorizationStatus.ACCEPTED:
+            return
+        why = authorization.reason or authorization.status.value
+        await self.sender.audit.record(AuditRecord(
+            actor=actor, action="pile.remote_start", outcome="NOT_ADMITTED", operator_id=place.operator_id or None,
+            station_id=place.station_id or None, charge_point_id=place.charge_point_id,
+            target=place.charge_point_id, details={"command": "RemoteStart", **describe(command)},
+            result={"status": authorization.status.value, "message": why},
+        ))
+        raise NotAdmitted(f"id tag {command.id_tag} may not charge at station {place.station_id}: {why}")
 
     async def stop_session(self, viewer: Viewer | None, session_id: int) -> PileResult:
         session = await self.charging.find(session_id)
@@ -144,7 +134,7 @@ class OperationsService:
         if session.status != SessionStatus.ACTIVE:
             raise InvalidInput(f"session {session_id} has already ended")
         actor = actor_of(require_viewer(viewer))
-        result = await self._send_and_audit(
+        result = await self.sender.send(
             actor, place, RemoteStop(session.id), "pile.remote_stop", target=f"session {session_id}"
         )
         return PileResult(place.charge_point_id, result)
@@ -163,7 +153,7 @@ class OperationsService:
             charge_point_id, connector_no, id_tag, expires_at, viewer.user_id
         )
         command = dataclasses.replace(probe, reservation_id=reservation.id)
-        result = await self._send_and_audit(actor_of(viewer), place, command, "pile.reserve_now")
+        result = await self.sender.send(actor_of(viewer), place, command, "pile.reserve_now")
         status = "accepted" if result.outcome == Outcome.ACCEPTED else "rejected"
         await self.charge_points.set_reservation_status(reservation.id, status)
         return reservation.id, result
@@ -173,7 +163,7 @@ class OperationsService:
         if reservation is None:
             raise NotFound(f"reservation {reservation_id} does not exist")
         place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, reservation.charge_point_id)
-        result = await self._send_and_audit(
+        result = await self.sender.send(
             actor_of(require_viewer(viewer)), place, CancelReservation(reservation_id), "pile.cancel_reservation"
         )
         if result.outcome == Outcome.ACCEPTED:
@@ -189,7 +179,7 @@ class OperationsService:
         place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, charge_point_id)
         link = self.files.diagnostics_upload_link(charge_point_id)
         command = GetDiagnostics(link.url, start, stop, retries=3, retry_interval_s=60)
-        result = await self._send_and_audit(
+        result = await self.sender.send(
             actor_of(require_viewer(viewer)), place, command, "pile.get_diagnostics", target=charge_point_id
         )
         return result, link.expires_at
@@ -203,7 +193,7 @@ class OperationsService:
             raise InvalidInput("retrieveAt needs a time zone")
         link = await self.files.firmware_link(viewer, place.station_id, file_id, retrieve_at)
         command = UpdateFirmware(link.url, retrieve_at, retries=3, retry_interval_s=300)
-        return await self._send_and_audit(
+        return await self.sender.send(
             actor_of(require_viewer(viewer)), place, command, "pile.update_firmware", target=f"file {file_id}"
         )
 
@@ -233,7 +223,7 @@ class OperationsService:
         command = ChangeAvailability(connector_no, operative)
         self.commands.check(command)
         await self.charge_points.set_desired_availability(place.charge_point_id, connector_no, wanted)
-        result = await self._send_and_audit(actor, place, command, action)
+        result = await self.sender.send(actor, place, command, action)
         if result.outcome == Outcome.ACCEPTED:
             await self.charge_points.note_availability_applied(place.charge_point_id, connector_no, wanted)
         return result
@@ -243,7 +233,7 @@ class OperationsService:
     async def _configure(self, actor: Actor, place: Place, command: ChangeConfiguration) -> CommandResult:
         self.commands.check(command)
         await self.charge_points.set_desired_configuration(place.charge_point_id, command.key, command.value)
-        result = await self._send_and_audit(actor, place, command, "pile.change_configuration")
+        result = await self.sender.send(actor, place, command, "pile.change_configuration")
         if result.outcome in (Outcome.ACCEPTED, Outcome.REJECTED):
             await self.charge_points.note_configuration_result(
                 place.charge_point_id, command.key, command.value, result.status or ""
@@ -253,7 +243,8 @@ class OperationsService:
     # -- re-applying desired state after a boot ------------------------------------------------------
 
     async def reapply(self, charge_point_id: str) -> list[CommandResult]:
-        """Send a pile what operators want it to be (locks, pending unlocks, changed configuration)."""
+        """Send a pile what operators want it to be (locks, pending unlocks, changed configuration, and the
+        local list its station's access policy calls for)."""
         state = await self.charge_points.desired_state(charge_point_id)
         place = await self.access.place_of(charge_point_id)
         results = []
@@ -268,32 +259,8 @@ class OperationsService:
             results.append(result)
             if result.outcome in (Outcome.OFFLINE, Outcome.TIMED_OUT):
                 return results
+        listed = await self.station_access.after_boot(charge_point_id)
+        if listed is not None:
+            results.append(listed)
         return results
 
-    # -- the one place that sends and records -------------------------------------------------------
-
-    async def _send_and_audit(
-        self, actor: Actor, place: Place, command: Command, action: str, target: str = ""
-    ) -> CommandResult:
-        result = await self.commands.send(place.charge_point_id, command)
-        await self.audit.record(
-            AuditRecord(
-                actor=actor,
-                action=action,
-                outcome=result.outcome.value,
-                operator_id=place.operator_id or None,
-                station_id=place.station_id or None,
-                charge_point_id=place.charge_point_id,
-                target=target or _target(place.charge_point_id, command),
-                details={"command": type(command).__name__, **describe(command)},
-                result=result_dict(result),
-            )
-        )
-        return result
-
-
-def _target(charge_point_id: str, command: Command) -> str:
-    connector = getattr(command, "connector_no", None)
-    if connector:
-        return f"{charge_point_id} connector {connector}"
-    return charge_point_id

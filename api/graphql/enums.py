@@ -30,3 +30,9 @@ class Measurand(Enum):
     VOLTAGE_MV = "voltage_mv"
     SOC_PCT = "soc_pct"
     TEMPERATURE_DECIC = "temperature_decic"
+AccessMode = strawberry.enum(
+    enums.AccessMode,
+    description="Who a station admits: PUBLIC anyone with a valid card; PRIVATE its allow-list (cards, people, "
+    "fleets); FLEET_ONLY cards of its allowed fleets; CLOSED nobody.",
+)
+AccessRuleEffect = strawberry.enum(enums.AccessRuleEffect, description="Allow-list or block-list line.")

@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 from strawberry.tools import merge_types
 
 from api.graphql.access.mutations import AccessMutations
+from api.graphql.access.policy import StationAccessMutations, StationAccessQueries
 from api.graphql.access.queries import AccessQueries
 from api.graphql.audit.queries import AuditQueries
 from api.graphql.charging.queries import ChargingQueries
@@ -20,8 +21,12 @@ from api.graphql.operations.mutations import OperationsMutations
 from api.graphql.station.queries import StationQueries
 from api.graphql.station.subscriptions import StationSubscriptions
 
-Query = merge_types("Query", (StationQueries, ChargingQueries, AccessQueries, AuditQueries, FileQueries))
-Mutation = merge_types("Mutation", (AccessMutations, OperationsMutations, FileMutations))
+Query = merge_types(
+    "Query", (StationQueries, ChargingQueries, AccessQueries, StationAccessQueries, AuditQueries, FileQueries)
+)
+Mutation = merge_types(
+    "Mutation", (AccessMutations, StationAccessMutations, OperationsMutations, FileMutations)
+)
 Subscription = merge_types("Subscription", (StationSubscriptions, ChargingSubscriptions))
 
 log = logging.getLogger("api.graphql")

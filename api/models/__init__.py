@@ -13,12 +13,16 @@ from api.models.charging import ChargingSession, SessionPhaseChange
 from api.models.file import StationFile, StationFileVersion
 from api.models.meter import MeterSample
 from api.models.people import Fleet, RoleGrant, User
+from api.models.policy import LocalListState, StationAccessPolicy, StationAccessRule
 from api.models.station import Operator, Station
 
 __all__ = [
     "AuditEntry",
     "DesiredConfiguration",
     "Fleet",
+    "LocalListState",
+    "StationAccessPolicy",
+    "StationAccessRule",
     "Reservation",
     "RoleGrant",
     "User",

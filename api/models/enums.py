@@ -85,3 +85,21 @@ class Role(StrEnum):
 class Availability(StrEnum):
     OPERATIVE = "operative"
     INOPERATIVE = "inoperative"
+
+
+class AccessMode(StrEnum):
+    """Who a station admits (at a given time)."""
+
+    PUBLIC = "public"
+    """Anyone with a valid card or app account."""
+    PRIVATE = "private"
+    """Only the id tags, people and fleets on the station's allow-list."""
+    FLEET_ONLY = "fleet_only"
+    """Only cards of the fleets on the allow-list (e.g. a bus depot)."""
+    CLOSED = "closed"
+    """Nobody (e.g. outside a private car park's hours)."""
+
+
+class AccessRuleEffect(StrEnum):
+    ALLOW = "allow"
+    BLOCK = "block"

@@ -30,16 +30,9 @@ async def _send(info: Info, charge_point_id: strawberry.ID, command: dto.Command
 
 
 def _entry(value: LocalListEntryInput) -> dto.LocalListEntry:
-    expires = None
-    if value.expires_at is not None:
-        try:
-            expires = datetime.fromisoformat(value.expires_at)
-        except ValueError:
-            raise InvalidInput(f"expiresAt {value.expires_at!r} is not an ISO 8601 date-time") from None
-        if expires.tzinfo is None:
-            raise InvalidInput("expiresAt needs a time zone")
+    # a time without an offset is refused by the command check (InvalidInput), before anything is sent
     return dto.LocalListEntry(
-        value.id_tag, value.status.value if value.status else None, expires, value.parent_id_tag
+        value.id_tag, value.status.value if value.status else None, value.expires_at, value.parent_id_tag
     )
 
 

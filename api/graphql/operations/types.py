@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 import strawberry
@@ -100,5 +101,5 @@ class LocalListEntryInput:
     status: LocalAuthorizationStatus | None = strawberry.field(
         default=None, description="Null removes the card (differential updates only)."
     )
-    expires_at: str | None = None
+    expires_at: datetime | None = strawberry.field(default=None, description="With a time zone.")
     parent_id_tag: str | None = None

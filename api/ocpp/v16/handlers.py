@@ -104,7 +104,7 @@ class ChargePointV16(OcppConnection):
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str, **kwargs: Any) -> call_result.Authorize:
-        authorization = await self.services.charging.authorize(id_tag)
+        authorization = await self.services.charging.authorize(id_tag, self.id)
         return call_result.Authorize(id_tag_info=mapping.id_tag_info(authorization))
 
     @on(Action.start_transaction)

@@ -27,14 +27,14 @@ ROLES = [
     "other_station_manager", "fleet_manager", "partner", "driver",
 ]
 FAMILIES = ["pile_command", "lock_pile", "lock_station", "configuration", "cards", "fleet_cards", "staff",
-            "audit_read", "session_read", "pile_details"]
+            "audit_read", "session_read", "pile_details", "access_policy", "access_read"]
 
 # who may do what (everything else must be refused)
 ALLOWED = {
     "platform_admin": set(FAMILIES),
     "operator_admin": set(FAMILIES),
     "station_manager": {"pile_command", "lock_pile", "lock_station", "configuration", "audit_read", "session_read",
-                        "pile_details"},
+                        "pile_details", "access_policy", "access_read"},
     "fleet_manager": {"fleet_cards"},
     "driver": set(),
     "partner": set(),
@@ -107,10 +107,12 @@ async def _state(server, world: World) -> tuple[Any, ...]:
     services = server.services
     cp = await services.charge_points.get(world.pile_id)
     config = await services.charge_points.desired_configuration_for([world.pile_id])
-    tags = await services.access.id_tags(await _platform_viewer(server), None, None, 200)
+    platform = await _platform_viewer(server)
+    tags = await services.access.id_tags(platform, None, None, 200)
+    policy, _ = await services.policies.policy(platform, world.station_id)
     return (
         len(world.calls), cp.desired_availability, tuple((c.key, c.value) for c in config),
-        len(tags), await _audit_count(server, world),
+        len(tags), await _audit_count(server, world), policy.revision,
     )
 
 
@@ -147,6 +149,11 @@ def _request(family: str, world: World) -> tuple[str, dict[str, Any]]:
                     {"s": world.station_id})
         case "session_read":
             return "query($id: ID!) { r: session(id: $id) { id } }", {"id": world.session_id}
+        case "access_policy":
+            return ("mutation($s: ID!) { r: setStationAccess(stationId: $s, mode: PUBLIC) { access { revision } } }",
+                    {"s": world.station_id})
+        case "access_read":
+            return "query($s: ID!) { r: stationAccess(stationId: $s) { rules { id } } }", {"s": world.station_id}
         case "pile_details":
             return ("query($cp: ID!) { r: chargePoint(id: $cp) { desiredConfiguration { key } } }",
                     {"cp": world.pile_id})
@@ -181,6 +188,8 @@ async def test_role_against_family(server, world, role, family):
             assert after[4] == before[4] + 1  # and was audited
         if family == "lock_station":
             assert body["data"]["r"]["piles"] == [{"outcome": "ACCEPTED"}]
+        if family == "access_policy":
+            assert (await _state(server, world))[5] == before[5] + 1  # the policy changed
     else:
         assert refusal is not None, body
         expected = "UNAUTHENTICATED" if role == "anonymous" else "FORBIDDEN"

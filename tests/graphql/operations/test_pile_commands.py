@@ -12,10 +12,20 @@ import time
 
 import pytest
 
+from api.core.errors import InvalidInput
 from tests.support.cp_client import StrictChargePoint
 from tests.support.gql_client import data, gql
 
 RESULT = "chargePointId outcome status message"
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def card_for_remote_starts(server):
+    """Remote starts name an issued card (unknown cards are refused before anything is sent)."""
+    try:
+        await server.services.access.issue_id_tag(None, "CARD0001")
+    except InvalidInput:
+        pass  # issued by an earlier module of this run
 
 CASES = [
     pytest.param(

@@ -1,0 +1,1 @@
+"""Money: payment providers behind one interface, orders, settlement, wallet ledger."""
