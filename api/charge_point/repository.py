@@ -96,6 +96,10 @@ async def set_desired_configuration(charge_point_id: str, key: str, value: str) 
         await DesiredConfiguration.filter(id=found.id).update(value=value, last_status="", applied_at=None)
 
 
+async def delete_desired_configuration(charge_point_id: str, key: str) -> int:
+    return await DesiredConfiguration.filter(charge_point_id=charge_point_id, key=key).delete()
+
+
 async def note_configuration(charge_point_id: str, key: str, value: str, status: str, at: datetime | None) -> None:
     await DesiredConfiguration.filter(charge_point_id=charge_point_id, key=key, value=value).update(
         last_status=status, applied_at=at

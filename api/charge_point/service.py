@@ -219,6 +219,10 @@ class ChargePointService:
         await self._require(charge_point_id)
         await repository.set_desired_configuration(charge_point_id, key, value)
 
+    async def forget_desired_configuration(self, charge_point_id: str, key: str) -> bool:
+        """Stop re-applying ``key`` after boots (the pile keeps whatever it has); False if it was not desired."""
+        return await repository.delete_desired_configuration(charge_point_id, key) > 0
+
     async def note_configuration_result(self, charge_point_id: str, key: str, value: str, status: str) -> None:
         """The pile's answer to ChangeConfiguration(key, value); a stale value is left alone."""
         applied = self.clock.now() if status in ("Accepted", "RebootRequired") else None

@@ -240,6 +240,19 @@ class OperationsService:
             )
         return result
 
+    async def forget_configuration(self, viewer: Viewer | None, charge_point_id: str, key: str) -> bool:
+        """Drop a desired configuration value (say, one the pile rejects): it is no longer sent after boots."""
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, charge_point_id)
+        forgotten = await self.charge_points.forget_desired_configuration(charge_point_id, key)
+        if not forgotten:
+            raise NotFound(f"{key!r} is not a desired configuration key of {charge_point_id}")
+        await self.sender.audit.record(AuditRecord(
+            actor=actor_of(require_viewer(viewer)), action="pile.forget_configuration", outcome="done",
+            operator_id=place.operator_id or None, station_id=place.station_id or None,
+            charge_point_id=charge_point_id, target=f"{charge_point_id} {key}", details={"key": key},
+        ))
+        return True
+
     # -- re-applying desired state after a boot ------------------------------------------------------
 
     async def reapply(self, charge_point_id: str) -> list[CommandResult]:

@@ -121,6 +121,15 @@ class OperationsMutations:
         result = await _send(info, charge_point_id, dto.ChangeConfiguration(key, value))
         return CommandResult.of(str(charge_point_id), result)
 
+    @strawberry.mutation(
+        description="Stop re-applying a configuration key after boots (e.g. one the pile rejects); nothing is sent."
+    )
+    @maps_domain_errors
+    async def forget_desired_configuration(self, info: Info, charge_point_id: strawberry.ID, key: str) -> bool:
+        return await info.context.services.operations.forget_configuration(
+            await info.context.viewer(), str(charge_point_id), key
+        )
+
     @strawberry.mutation(description="Empty a pile's authorization cache (OCPP ClearCache).")
     @maps_domain_errors
     async def clear_authorization_cache(self, info: Info, charge_point_id: strawberry.ID) -> CommandResult:

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from api.access.dto import Permission
+from api.core.errors import InvalidInput
 from api.graphql.context import Info
 from api.graphql.enums import Availability, ConnectorStatus, ConnectorType, RegistrationStatus, StationKind
 from api.graphql.errors import maps_domain_errors
@@ -108,6 +110,13 @@ async def _require_details(info: Info, model: ChargePointModel) -> None:
     )
 
 
+@strawberry.type(description="One report of a pile outside a session.")
+class ChargePointEvent:
+    kind: str
+    payload: JSON
+    received_at: datetime
+
+
 @strawberry.type(description="A pile: one OCPP endpoint.")
 class ChargePoint:
     model: strawberry.Private[ChargePointModel]
@@ -184,6 +193,18 @@ class ChargePoint:
             ReportedConfigurationValue(key=e["key"], value=e.get("value"), readonly=bool(e.get("readonly")))
             for e in self.model.reported_configuration
         ]
+
+    @strawberry.field(description="What the pile reported outside sessions, newest first: DataTransfer, firmware and "
+                      "diagnostics status, AccessRefused (a card the station's access policy refused, with the reason).")
+    @maps_domain_errors
+    async def events(
+        self, info: Info, first: Annotated[int, strawberry.argument(description="1 to 200.")] = 20
+    ) -> list[ChargePointEvent]:
+        await _require_details(info, self.model)
+        if not 1 <= first <= 200:
+            raise InvalidInput("first must be between 1 and 200")
+        rows = await info.context.services.charge_points.events(self.model.id, first)
+        return [ChargePointEvent(kind=r.kind, payload=r.payload, received_at=r.received_at) for r in rows]
 
     @strawberry.field
     async def station(self, info: Info) -> Station | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.support.cp_client import StrictChargePoint
-from tests.support.gql_client import data
+from tests.support.gql_client import data, gql
 
 LOCK = """mutation($s: ID!, $op: Boolean!) { r: setStationAvailability(stationId: $s, operative: $op) {
   operative piles { chargePointId outcome } } }"""
@@ -95,4 +95,33 @@ async def test_changed_configuration_is_reapplied_after_boot(server):
     state = (await data(server.base_url, STATE, {"s": station.id}, token=server.admin_token))["station"]
     assert state["chargePoints"][0]["desiredConfiguration"] == [
         {"key": "MeterValueSampleInterval", "value": "15", "lastStatus": "Accepted"}]
+    await client.close()
+
+
+async def test_a_rejected_value_stays_desired_until_forgotten_and_then_is_no_longer_sent(server):
+    # given: a pile that rejects a configuration value
+    station = await server.builders.station()
+    pile = await server.builders.charge_point(station)
+    client = await StrictChargePoint.connect(server.ocpp_url(pile.id))
+    await client.boot()
+    change = """mutation($cp: ID!) { r: changeConfiguration(chargePointId: $cp, key: "WebSocketPingInterval",
+      value: "5") { outcome status } }"""
+    sending = asyncio.create_task(data(server.base_url, change, {"cp": pile.id}, token=server.admin_token))
+    await client.answer(await client.expect_call("ChangeConfiguration"), {"status": "Rejected"})
+    assert (await sending)["r"] == {"outcome": "REJECTED", "status": "Rejected"}
+
+    # when: the operator forgets it
+    forget = """mutation($cp: ID!, $k: String!) { r: forgetDesiredConfiguration(chargePointId: $cp, key: $k) }"""
+    assert (await data(server.base_url, forget, {"cp": pile.id, "k": "WebSocketPingInterval"},
+                       token=server.admin_token))["r"] is True
+
+    # then: it is gone from the desired state, is not sent after the next boot, and forgetting again says so
+    state = (await data(server.base_url, STATE, {"s": station.id}, token=server.admin_token))["station"]
+    assert state["chargePoints"][0]["desiredConfiguration"] == []
+    await client.boot()
+    assert (await client.call("Heartbeat", {}))["currentTime"]
+    assert client.server_calls.empty()
+    again = await gql(server.base_url, forget, {"cp": pile.id, "k": "WebSocketPingInterval"},
+                      token=server.admin_token)
+    assert again["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     await client.close()
