@@ -67,7 +67,8 @@ async def _drop_mysql_database(url: str, name: str) -> None:
 @asynccontextmanager
 async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """A whole node (uvicorn on a free port of 127.0.0.1) for ``settings``; the public URL follows the port."""
-    sock = socket.socket()
+    # with the protocol named, asyncio turns on TCP_NODELAY for accepted connections (else ~40 ms per request)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     settings = replace(settings, public_url=f"http://127.0.0.1:{port}")

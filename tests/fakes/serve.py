@@ -14,7 +14,8 @@ import uvicorn
 @asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:<port>``)."""
-    sock = socket.socket()
+    # with the protocol named, asyncio turns on TCP_NODELAY for accepted connections (else ~40 ms per request)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
