@@ -23,6 +23,10 @@ class Permission(StrEnum):
     READ_REVENUE = "revenue.read"
     MANAGE_STAFF = "staff.manage"
     MANAGE_ID_TAGS = "id_tags.manage"
+    MANAGE_TARIFFS = "tariffs.manage"
+    """Publish a station's tariffs (operator admins: prices are the operator's decision)."""
+    MANAGE_ORDERS = "orders.manage"
+    """Refund, review quarantined orders, see every order at a station."""
 
 
 DESCRIPTION = {
@@ -36,6 +40,8 @@ DESCRIPTION = {
     Permission.READ_REVENUE: "read the revenue of",
     Permission.MANAGE_STAFF: "manage the staff of",
     Permission.MANAGE_ID_TAGS: "manage the cards of",
+    Permission.MANAGE_TARIFFS: "set the tariffs of",
+    Permission.MANAGE_ORDERS: "manage the orders of",
 }
 
 
