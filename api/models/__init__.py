@@ -12,11 +12,24 @@ from api.models.charge_point import (
 from api.models.charging import ChargingSession, SessionPhaseChange
 from api.models.file import StationFile, StationFileVersion
 from api.models.meter import MeterSample
+from api.models.order import ChargingOrder, Partner, PaymentInbox, RevenueShareRule, SettlementStep, TopUp
 from api.models.people import Fleet, RoleGrant, User
 from api.models.policy import LocalListState, StationAccessPolicy, StationAccessRule
 from api.models.station import Operator, Station
+from api.models.ledger import JournalEntry, JournalLine, LedgerAccount
+from api.models.tariff import Tariff
 
 __all__ = [
+    "ChargingOrder",
+    "Partner",
+    "PaymentInbox",
+    "RevenueShareRule",
+    "SettlementStep",
+    "TopUp",
+    "Tariff",
+    "JournalEntry",
+    "JournalLine",
+    "LedgerAccount",
     "AuditEntry",
     "DesiredConfiguration",
     "Fleet",
