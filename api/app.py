@@ -1,11 +1,14 @@
 """``create_app``: the Starlette application of one ChargeOps node, with its lifespan.
 
 Routes: ``/graphql`` (HTTP and graphql-transport-ws), ``/graphiql/static`` (GraphiQL, served offline),
-``/ocpp/{chargePointId}`` (OCPP-J WebSocket), ``/healthz``.
+``/ocpp/{chargePointId}`` (OCPP-J WebSocket), ``/pay/notify/{provider}`` (payment notifications),
+``/sandbox/pay/{out_trade_no}`` (the sandbox's pay button), ``/healthz``. The order worker (payments,
+starts, caps, settlement) runs for the app's lifetime.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +29,7 @@ from api.ocpp.gateway import LocalGateway
 from api.ocpp.server import DIALECTS, OcppServer
 from api.settings import Settings
 from api.web.files import file_routes
+from api.web.pay import pay_routes
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ def create_app(
         for dialect in DIALECTS:
             ocpp_schemas.load(dialect)  # compile validators before the first pile arrives
         database = await open_database(settings.database_url)
+        worker: asyncio.Task[None] | None = None
         try:
             await services.charge_points.mark_all_offline()
             ensure_bucket = getattr(services.storage, "ensure_bucket", None)
@@ -53,12 +58,18 @@ def create_app(
                 await ensure_bucket()
             if demo_piles and await seed_demo(services, demo_piles):
                 log.info("seeded the demo: 3 stations, %d piles", demo_piles)
+            worker = asyncio.create_task(services.orders.run_forever(), name="order worker")
             yield
         finally:
+            if worker is not None:
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
             await ocpp_server.close_all()
             await services.station_access.drain()
             await services.bus.close()
             await services.storage.close()
+            for close in services.closers:
+                await close()
             await database.close_connections()
 
     async def context(connection: HTTPConnection) -> Context:
@@ -73,6 +84,7 @@ def create_app(
             WebSocketRoute("/ocpp/{charge_point_id:str}", ocpp_server.endpoint),
             Route("/healthz", health),
             *file_routes(services),
+            *pay_routes(services),
         ],
         lifespan=lifespan,
     )

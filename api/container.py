@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from dataclasses import dataclass
 
 from api.access.service import AccessService
@@ -21,10 +23,15 @@ from api.core.db import UnitOfWork
 from api.files.service import FileService
 from api.files.signing import UrlSigner, derive_key
 from api.files.storage import FileStorage, build_storage
+from api.ledger.service import LedgerService
 from api.metering.service import MeteringService
+from api.orders.service import OrderService, OrderTiming
+from api.payments.provider import PaymentProvider
+from api.payments.sandbox import SandboxProvider
 from api.policy.service import PolicyService
 from api.settings import Settings
 from api.station.service import StationService
+from api.tariff.service import TariffService
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,68 @@ class Services:
     storage: FileStorage
     secret_key: str
     """The settings' secret, or a random one for this process (never logged)."""
+    tariffs: TariffService
+    ledger: LedgerService
+    orders: OrderService
+    """Charging orders, top-ups and their settlement (its worker runs in the app's lifespan)."""
+    providers: dict[str, PaymentProvider]
+    sandbox: SandboxProvider | None
+    """The sandbox provider when enabled (the demo's pay button needs it)."""
+    closers: list[Callable[[], Awaitable[None]]]
+    """What to close at shutdown (providers' HTTP clients)."""
 
 
 log = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings, *, clock: Clock | None = None, bus: EventBus | None = None) -> Services:
+def build_providers(
+    settings: Settings, clock: Clock, secret_key: str
+) -> tuple[dict[str, PaymentProvider], list[Callable[[], Awaitable[None]]]]:
+    """The payment providers the settings enable, and how to close their HTTP clients."""
+    providers: dict[str, PaymentProvider] = {}
+    closers: list[Callable[[], Awaitable[None]]] = []
+    notify = f"{settings.public_url}/pay/notify"
+    for name in settings.enabled_providers:
+        if name == "sandbox":
+            sandbox = SandboxProvider(derive_key(secret_key, "sandbox-pay"), clock)
+            providers[name], closers = sandbox, [*closers, sandbox.aclose]
+        elif name == "wechatpay":
+            from api.payments.providers.wechatpay import WeChatPayClient, WeChatPayConfig
+            from api.payments.wechat import WeChatPayProvider
+
+            wechat = WeChatPayClient(WeChatPayConfig(
+                mchid=settings.wechat_mchid, appid=settings.wechat_appid,
+                merchant_serial_no=settings.wechat_serial_no,
+                merchant_private_key_pem=Path(settings.wechat_private_key_file).read_text(),
+                platform_public_key_pem=Path(settings.wechat_public_key_file).read_text(),
+                platform_public_key_id=settings.wechat_public_key_id, apiv3_key=settings.wechat_apiv3_key,
+                base_url=settings.wechat_base_url,
+            ), clock)
+            providers[name] = WeChatPayProvider(
+                wechat, refund_notify_url=f"{notify}/wechatpay", max_share_bp=settings.wechat_max_share_bp
+            )
+            closers.append(wechat.aclose)
+        elif name == "alipay":
+            from api.payments.alipay import AlipayProvider
+            from api.payments.providers.alipay import AlipayClient, AlipayConfig
+
+            alipay = AlipayClient(AlipayConfig(
+                app_id=settings.alipay_app_id,
+                app_private_key_pem=Path(settings.alipay_private_key_file).read_text(),
+                alipay_public_key_pem=Path(settings.alipay_public_key_file).read_text(),
+                seller_id=settings.alipay_seller_id, gateway_url=settings.alipay_gateway_url,
+                notify_url=f"{notify}/alipay",
+            ), clock)
+            providers[name] = AlipayProvider(alipay, max_share_bp=settings.alipay_max_share_bp)
+            closers.append(alipay.aclose)
+    return providers, closers
+
+
+def build_services(
+    settings: Settings, *, clock: Clock | None = None, bus: EventBus | None = None,
+    providers: Mapping[str, PaymentProvider] | None = None, order_timing: OrderTiming | None = None,
+) -> Services:
+    """Every service, once. ``providers`` replaces the ones the settings enable (tests use local fakes)."""
     clock = clock or SystemClock()
     bus = bus or InProcessBus(settings.bus_queue_size)
     uow = UnitOfWork(bus)
@@ -78,6 +141,19 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
         uow, clock, storage, access, audit, max_bytes=settings.files_max_bytes, url_ttl_s=settings.files_url_ttl_s,
         upload_signer=UrlSigner(derive_key(secret_key, "pile-upload")), public_url=settings.public_url,
     )
+    tariffs = TariffService(clock, access, audit)
+    ledger = LedgerService(uow, clock)
+    metering = MeteringService(uow, clock, charging)
+    operations = OperationsService(clock, access, charge_points, charging, commands, files, sender, station_access)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if providers is None:
+        providers, closers = build_providers(settings, clock, secret_key)
+    orders = OrderService(
+        uow, clock, access=access, audit=audit, charge_points=charge_points, charging=charging, metering=metering,
+        operations=operations, tariffs=tariffs, ledger=ledger, providers=providers,
+        notify_base_url=settings.public_url, timing=order_timing or OrderTiming(),
+    )
+    sandbox = providers.get("sandbox")
     return Services(
         settings=settings,
         clock=clock,
@@ -85,14 +161,20 @@ def build_services(settings: Settings, *, clock: Clock | None = None, bus: Event
         stations=StationService(),
         charge_points=charge_points,
         charging=charging,
-        metering=MeteringService(uow, clock, charging),
+        metering=metering,
         commands=commands,
         access=access,
         audit=audit,
-        operations=OperationsService(clock, access, charge_points, charging, commands, files, sender, station_access),
+        operations=operations,
         policies=policies,
         station_access=station_access,
         files=files,
         storage=storage,
         secret_key=secret_key,
+        tariffs=tariffs,
+        ledger=ledger,
+        orders=orders,
+        providers=dict(providers),
+        sandbox=sandbox if isinstance(sandbox, SandboxProvider) else None,
+        closers=closers,
     )

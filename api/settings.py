@@ -72,6 +72,38 @@ class Settings:
     s3_bucket: str = ""
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
+    pay_providers: str = "sandbox"
+    """Comma-separated ways to pay besides the wallet: ``sandbox`` (the embedded default, not real money),
+    ``wechatpay``, ``alipay``. Each real provider needs its settings below."""
+    wechat_mchid: str = ""
+    wechat_appid: str = ""
+    """The mini-program's AppID, bound to the merchant id."""
+    wechat_serial_no: str = ""
+    """Serial number of the merchant API certificate (signs our requests)."""
+    wechat_private_key_file: str = ""
+    """PEM file of the merchant API private key (apiclient_key.pem)."""
+    wechat_public_key_file: str = ""
+    """PEM file of the WeChat Pay public key (public-key mode)."""
+    wechat_public_key_id: str = ""
+    """``PUB_KEY_ID_...`` of that public key."""
+    wechat_apiv3_key: str = ""
+    """The 32-byte APIv3 key (decrypts notifications)."""
+    wechat_base_url: str = "https://api.mch.weixin.qq.com"
+    wechat_max_share_bp: int = 3000
+    """The merchant's maximum profit-sharing ratio (30 % unless WeChat Pay agreed to more)."""
+    alipay_app_id: str = ""
+    alipay_private_key_file: str = ""
+    """PEM (or Alipay's bare base64) file of the application private key."""
+    alipay_public_key_file: str = ""
+    """The Alipay public key (public-key mode)."""
+    alipay_seller_id: str = ""
+    """The merchant's 2088… partner id (notifications must name it)."""
+    alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    alipay_max_share_bp: int = 3000
+
+    @property
+    def enabled_providers(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.pay_providers.split(",") if p.strip())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,7 +118,10 @@ class Settings:
             values["ocpp_auto_register"] = _bool("OCPP_AUTO_REGISTER", raw)
         for name in (
             "SECRET_KEY", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
-            "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY",
+            "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "PAY_PROVIDERS", "WECHAT_MCHID", "WECHAT_APPID",
+            "WECHAT_SERIAL_NO", "WECHAT_PRIVATE_KEY_FILE", "WECHAT_PUBLIC_KEY_FILE", "WECHAT_PUBLIC_KEY_ID",
+            "WECHAT_APIV3_KEY", "WECHAT_BASE_URL", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY_FILE",
+            "ALIPAY_PUBLIC_KEY_FILE", "ALIPAY_SELLER_ID", "ALIPAY_GATEWAY_URL",
         ):
             if (raw := env.get(PREFIX + name)) is not None:
                 values[name.lower()] = raw.strip()
@@ -98,6 +133,8 @@ class Settings:
             ("OCPP_MAX_FRAME_BYTES", 1024),
             ("OCPP_RESPONSE_TIMEOUT_S", 1),
             ("BUS_QUEUE_SIZE", 10),
+            ("WECHAT_MAX_SHARE_BP", 0),
+            ("ALIPAY_MAX_SHARE_BP", 0),
         ):
             if (raw := env.get(PREFIX + name)) is not None:
                 values[name.lower()] = _int(name, raw, minimum)
@@ -108,6 +145,19 @@ class Settings:
             raise SettingsError(f"{PREFIX}FILES_BACKEND must be local or s3")
         if settings.files_backend == "s3" and not settings.s3_bucket:
             raise SettingsError(f"{PREFIX}FILES_BACKEND=s3 needs {PREFIX}S3_BUCKET")
+        unknown = set(settings.enabled_providers) - {"sandbox", "wechatpay", "alipay"}
+        if unknown:
+            raise SettingsError(f"{PREFIX}PAY_PROVIDERS: unknown {', '.join(sorted(unknown))}")
+        if "wechatpay" in settings.enabled_providers and not all((
+            settings.wechat_mchid, settings.wechat_appid, settings.wechat_serial_no, settings.wechat_private_key_file,
+            settings.wechat_public_key_file, settings.wechat_public_key_id, settings.wechat_apiv3_key,
+        )):
+            raise SettingsError("wechatpay needs every CHARGEOPS_WECHAT_* setting (merchant id, appid, keys)")
+        if "alipay" in settings.enabled_providers and not all((
+            settings.alipay_app_id, settings.alipay_private_key_file, settings.alipay_public_key_file,
+            settings.alipay_seller_id,
+        )):
+            raise SettingsError("alipay needs every CHARGEOPS_ALIPAY_* setting (app id, keys, seller id)")
         if settings.secret_key and len(settings.secret_key) < 32:
             raise SettingsError(f"{PREFIX}SECRET_KEY must have at least 32 characters")
         return settings

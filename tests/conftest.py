@@ -14,6 +14,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -21,6 +22,7 @@ import uvicorn
 
 from api.app import create_app
 from api.container import Services, build_services
+from api.orders.service import OrderTiming
 from api.settings import Settings
 from tests.support.builders import Builders
 
@@ -65,14 +67,15 @@ async def _drop_mysql_database(url: str, name: str) -> None:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """A whole node (uvicorn on a free port of 127.0.0.1) for ``settings``; the public URL follows the port."""
+async def running_server(settings: Settings, **build: Any) -> AsyncIterator[RunningServer]:
+    """A whole node (uvicorn on a free port of 127.0.0.1) for ``settings``; the public URL follows the port.
+    ``build`` goes to ``build_services`` (e.g. payment providers talking to local fakes)."""
     # with the protocol named, asyncio turns on TCP_NODELAY for accepted connections (else ~40 ms per request)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     settings = replace(settings, public_url=f"http://127.0.0.1:{port}")
-    services = build_services(settings)
+    services = build_services(settings, **build)
     app = create_app(settings, services=services)
     config = uvicorn.Config(app, ws="websockets-sansio", lifespan="on", log_level="warning")
     uv = uvicorn.Server(config)
@@ -109,7 +112,10 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
         files_dir=str(tmp_path_factory.mktemp("files")), secret_key="test-secret-" + "x" * 32,
     )
     try:
-        async with running_server(settings) as running:
+        # orders: quick queries, start timeouts and retries; no minute's wait before sharing (the fakes'
+        # clocks are moved instead)
+        timing = OrderTiming(query_after_s=2, start_timeout_s=8, retry_s=1, share_delay_s=0)
+        async with running_server(settings, order_timing=timing) as running:
             yield running
     finally:
         if mysql_name is not None:

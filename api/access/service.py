@@ -274,6 +274,30 @@ class AccessService:
         self._changed(card)
         return card
 
+    async def app_tag(self, user_id: int) -> str:
+        """The driver's app token (an APP id tag of their own), issued on first use; piles are started with it."""
+        tag = f"APP{user_id:010d}"
+        if await repository.id_tag(tag) is None:
+            try:
+                await self.issue_id_tag(None, tag, kind=IdTagKind.APP, user_id=user_id)
+            except InvalidInput:
+                pass  # issued meanwhile by a concurrent request
+        return tag
+
+    async def payer_id(self, user_id: int, provider: str) -> str | None:
+        """Who the person is at a payment provider (their mini-program identity), if linked."""
+        user = await repository.user(user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} does not exist")
+        return {"wechatpay": user.wechat_openid, "alipay": user.alipay_user_id}.get(provider, f"user-{user_id}")
+
+    async def link_payer(self, user_id: int, provider: str, payer_id: str) -> None:
+        """Remember the person's identity at a provider (set by the mini-program logins)."""
+        field = {"wechatpay": "wechat_openid", "alipay": "alipay_user_id"}.get(provider)
+        if field is None:
+            raise InvalidInput(f"no payer identity at {provider!r}")
+        await repository.update_user(user_id, **{field: payer_id})
+
     async def _card_for_change(self, actor: Viewer, tag: str) -> IdTag:
         found = await repository.id_tag(tag)
         if found is None:

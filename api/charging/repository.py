@@ -121,3 +121,9 @@ async def active_for_connectors(connector_ids: list[int]) -> list[ChargingSessio
 
 async def vehicles_by_ids(ids: list[int]) -> list[Vehicle]:
     return await Vehicle.filter(id__in=ids)
+
+
+async def sessions_for_tag_since(charge_point_id: str, id_tag: str, since: datetime) -> list[ChargingSession]:
+    return await ChargingSession.filter(
+        charge_point_id=charge_point_id, id_tag=id_tag, created_at__gte=since
+    ).order_by("id")

@@ -289,6 +289,11 @@ class ChargingService:
             raise SessionNotFound(f"session {session_id} does not exist")
         return found
 
+    async def sessions_for_tag_since(self, charge_point_id: str, id_tag: str, since: datetime) -> list[ChargingSession]:
+        """Sessions a pile began with ``id_tag`` that reached us at or after ``since`` (our clock, not the
+        pile's): an order finds its session this way."""
+        return await repository.sessions_for_tag_since(charge_point_id, id_tag, since)
+
     async def find(self, session_id: int) -> ChargingSession | None:
         return await repository.session(session_id)
 

@@ -126,6 +126,22 @@ class OperationsService:
         ))
         raise NotAdmitted(f"id tag {command.id_tag} may not charge at station {place.station_id}: {why}")
 
+    async def start_for_order(
+        self, actor: Actor, charge_point_id: str, connector_no: int, id_tag: str, order_ref: str
+    ) -> CommandResult:
+        """Start a paid order's charging. The payment is the permission; the station's access policy still
+        applies (NotAdmitted, before anything is sent)."""
+        place = await self.access.place_of(charge_point_id)
+        command = RemoteStart(id_tag, connector_no)
+        await self._admit(actor, place, command)
+        return await self.sender.send(actor, place, command, "pile.remote_start", target=order_ref)
+
+    async def stop_for_order(self, actor: Actor, session_id: int, order_ref: str) -> CommandResult:
+        """Stop an order's session (its cap is reached, or its driver asked)."""
+        session = await self.charging.get(session_id)
+        place = await self.access.place_of(session.charge_point_id)
+        return await self.sender.send(actor, place, RemoteStop(session_id), "pile.remote_stop", target=order_ref)
+
     async def stop_session(self, viewer: Viewer | None, session_id: int) -> PileResult:
         session = await self.charging.find(session_id)
         if session is None:

@@ -44,6 +44,10 @@ class channels:
         return f"charge_point:{charge_point_id}"
 
     @staticmethod
+    def order(order_id: int) -> str:
+        return f"order:{order_id}"
+
+    @staticmethod
     def sessions() -> str:
         """Every session's lifecycle (start, phase, end), for operator dashboards."""
         return "sessions"

@@ -18,16 +18,22 @@ from api.graphql.charging.queries import ChargingQueries
 from api.graphql.charging.subscriptions import ChargingSubscriptions
 from api.graphql.files.schema import FileMutations, FileQueries
 from api.graphql.operations.mutations import OperationsMutations
+from api.graphql.orders.schema import OrderMutations, OrderQueries, OrderSubscriptions
 from api.graphql.station.queries import StationQueries
 from api.graphql.station.subscriptions import StationSubscriptions
+from api.graphql.tariff.mutations import TariffMutations
+from api.graphql.tariff.queries import TariffQueries
 
 Query = merge_types(
-    "Query", (StationQueries, ChargingQueries, AccessQueries, StationAccessQueries, AuditQueries, FileQueries)
+    "Query",
+    (StationQueries, ChargingQueries, AccessQueries, StationAccessQueries, AuditQueries, FileQueries, TariffQueries,
+     OrderQueries),
 )
 Mutation = merge_types(
-    "Mutation", (AccessMutations, StationAccessMutations, OperationsMutations, FileMutations)
+    "Mutation", (AccessMutations, StationAccessMutations, OperationsMutations, FileMutations, TariffMutations,
+                 OrderMutations)
 )
-Subscription = merge_types("Subscription", (StationSubscriptions, ChargingSubscriptions))
+Subscription = merge_types("Subscription", (StationSubscriptions, ChargingSubscriptions, OrderSubscriptions))
 
 log = logging.getLogger("api.graphql")
 

@@ -141,6 +141,11 @@ class MeteringService:
             compared.append((session, rules.downsample(series, names, session.started_at, width)))  # type: ignore[arg-type]
         return width, compared
 
+    async def energy_readings(self, session_id: int) -> list[tuple[datetime, int]]:
+        """The session's energy register readings in stored time order (samples without one are skipped)."""
+        rows = await repository.series(session_id, ("energy_wh",))
+        return [(ts, energy) for ts, energy in rows if energy is not None]  # type: ignore[misc]
+
     async def latest_for_sessions(self, session_ids: list[int]) -> list[MeterSample]:
         return await repository.latest_for_sessions(session_ids)
 

@@ -11,6 +11,8 @@ class Partner(Model):
     id = fields.IntField(primary_key=True)
     operator_id = fields.IntField()
     name = fields.CharField(max_length=128)
+    user_id = fields.IntField(null=True, db_index=True)
+    """The partner's own login, to read its statement."""
     wechat_account_type = fields.CharField(max_length=16, default="")
     """MERCHANT_ID or PERSONAL_OPENID; empty: not a WeChat Pay receiver."""
     wechat_account = fields.CharField(max_length=64, default="")

@@ -33,6 +33,10 @@ class User(Model):
     """Part of every token issued; raising it revokes them all (password change, deactivation)."""
     failed_logins = fields.SmallIntField(default=0)
     locked_until = fields.DatetimeField(null=True)
+    wechat_openid = fields.CharField(max_length=64, null=True, unique=True)
+    """The driver's openid in our WeChat mini-program (from wx.login); who pays by WeChat Pay."""
+    alipay_user_id = fields.CharField(max_length=64, null=True, unique=True)
+    """The driver's Alipay user id / open id in our Alipay mini-program; who pays by Alipay."""
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
