@@ -151,7 +151,11 @@ def build_services(
     orders = OrderService(
         uow, clock, access=access, audit=audit, charge_points=charge_points, charging=charging, metering=metering,
         operations=operations, tariffs=tariffs, ledger=ledger, providers=providers,
-        notify_base_url=settings.public_url, timing=order_timing or OrderTiming(),
+        notify_base_url=settings.public_url,
+        timing=order_timing or OrderTiming(
+            payment_window_s=settings.order_payment_window_s, start_timeout_s=settings.order_start_timeout_s,
+            retry_s=settings.order_retry_s, share_delay_s=settings.order_share_delay_s,
+        ),
     )
     sandbox = providers.get("sandbox")
     return Services(

@@ -7,17 +7,32 @@ with no set-up. Coordinates are GCJ-02 (as read off WeChat's map).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from api.access.dto import Grant
 from api.container import Services
-from api.models.enums import AccessMode, AccessRuleEffect, ConnectorType, Role
+from api.models.enums import AccessMode, AccessRuleEffect, ConnectorType, Role, TariffTier
 from api.policy.rules import window
+from api.tariff.rules import time_of_use
 
 DEMO_OPERATOR = "杭州示范充电运营有限公司"
 DEMO_ID_TAGS = tuple(f"DEMO{n:04d}" for n in range(1, 21))
 DEMO_FLEET_TAGS = tuple(f"BUS{n:04d}" for n in range(1, 6))
 """Cards of the demo bus group, the only ones its terminus admits at night."""
 """RFID cards, accepted."""
+DEMO_DRIVER_OPENID = "oDEMO0driver0openid0000000001"
+DEMO_DRIVER_ALIPAY_ID = "2088000000000042"
+DEMO_PARTNER = "杭州西湖文化广场物业管理有限公司"
+"""Takes 30 % of the first station's orders."""
+DEMO_TARIFF = time_of_use(
+    [("00:00-08:00", TariffTier.VALLEY), ("08:00-09:00", TariffTier.FLAT), ("09:00-11:00", TariffTier.SHARP),
+     ("11:00-13:00", TariffTier.FLAT), ("13:00-15:00", TariffTier.PEAK), ("15:00-17:00", TariffTier.SHARP),
+     ("17:00-22:00", TariffTier.PEAK), ("22:00-24:00", TariffTier.VALLEY)],
+    {TariffTier.SHARP: (12_000, 8_000), TariffTier.PEAK: (10_000, 8_000), TariffTier.FLAT: (7_000, 6_000),
+     TariffTier.VALLEY: (3_500, 4_000)},
+    note="尖峰平谷分时电价 + 服务费（演示）",
+)
+"""Time-of-use energy and service fees in 0.0001 yuan per kWh (demo figures in the range of Zhejiang's)."""
 DEMO_VINS = (
     "LFV2A21K6M3000001",
     "LGXCE4CB8N0000002",
@@ -62,7 +77,7 @@ DEMO_PILE_KINDS = (
 DEMO_PASSWORD = "chargeops-demo"
 """Password of the demo staff accounts (admin, operator, station1, fleet). Demo data only: never in production."""
 DEMO_FLEET = "杭州公交集团"
-DEMO_LOGINS = ("admin", "operator", "station1", "fleet")
+DEMO_LOGINS = ("admin", "operator", "station1", "fleet", "driver")
 
 
 def demo_pile_id(n: int) -> str:
@@ -97,8 +112,14 @@ async def seed_demo(services: Services, piles: int = 6) -> bool:
         ("operator", "运营管理员", Grant(Role.OPERATOR_ADMIN, operator_id=operator.id)),
         ("station1", "站长", Grant(Role.STATION_MANAGER, station_id=stations[0].id)),
         ("fleet", "车队管理员", Grant(Role.FLEET_MANAGER, fleet_id=fleet.id)),
+        ("driver", "演示车主", Grant(Role.DRIVER)),
     ):
         users[login] = await services.access.create_user(None, name, login, DEMO_PASSWORD, [grant])
+    # the demo driver as if logged in through both mini-programs, with 50.00 of play money in the wallet
+    driver = users["driver"].id
+    await services.access.link_payer(driver, "wechatpay", DEMO_DRIVER_OPENID)
+    await services.access.link_payer(driver, "alipay", DEMO_DRIVER_ALIPAY_ID)
+    await services.ledger.top_up(driver, "sandbox", 5000, key="demo-wallet-top-up", memo="demo play money")
     for tag in DEMO_ID_TAGS:
         await services.access.issue_id_tag(None, tag)
     for tag in DEMO_FLEET_TAGS:
@@ -112,4 +133,13 @@ async def seed_demo(services: Services, piles: int = 6) -> bool:
     )
     for number, vin in enumerate(DEMO_VINS, start=1):
         await services.charging.register_vehicle(vin, plate=f"浙AD{number:05d}")
+    # prices (in force since yesterday, so sessions the simulator backdates are priced) and a property partner
+    since = services.clock.now() - timedelta(days=1)
+    for station in stations:
+        await services.tariffs.publish(admin, station.id, DEMO_TARIFF, since, backdate=True)
+    partner = await services.orders.create_partner(
+        admin, operator.id, DEMO_PARTNER, wechat=("MERCHANT_ID", "1900000110", DEMO_PARTNER),
+        alipay=("userId", "2088000000000777", DEMO_PARTNER),
+    )
+    await services.orders.add_share(admin, stations[0].id, partner.id, 3000, since)
     return True

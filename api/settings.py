@@ -100,6 +100,14 @@ class Settings:
     """The merchant's 2088… partner id (notifications must name it)."""
     alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
     alipay_max_share_bp: int = 3000
+    order_payment_window_s: int = 900
+    """How long a driver has to pay before an order is closed."""
+    order_start_timeout_s: int = 120
+    """How long a pile may take to begin charging after accepting a remote start before the order is refunded."""
+    order_share_delay_s: int = 61
+    """Wait after payment before profit sharing (WeChat Pay refuses earlier)."""
+    order_retry_s: int = 30
+    """Base wait before asking a provider again about a settlement step."""
 
     @property
     def enabled_providers(self) -> tuple[str, ...]:
@@ -135,6 +143,10 @@ class Settings:
             ("BUS_QUEUE_SIZE", 10),
             ("WECHAT_MAX_SHARE_BP", 0),
             ("ALIPAY_MAX_SHARE_BP", 0),
+            ("ORDER_PAYMENT_WINDOW_S", 60),
+            ("ORDER_START_TIMEOUT_S", 5),
+            ("ORDER_SHARE_DELAY_S", 0),
+            ("ORDER_RETRY_S", 1),
         ):
             if (raw := env.get(PREFIX + name)) is not None:
                 values[name.lower()] = _int(name, raw, minimum)
