@@ -762,7 +762,7 @@ class OrderService:
         if not 1 <= first <= 100:
             raise InvalidInput("first must be between 1 and 100")
         if station_id is not None:
-            await self.access.require_station(actor, Permission.MANAGE_ORDERS, station_id)
+            await self.access.require_station(actor, Permission.READ_SESSIONS, station_id)
             return await repository.history(user_id=None, station_ids=frozenset({station_id}), everything=False,
                                             status=status, before_id=before_id, limit=first)
         return await repository.history(user_id=actor.user_id, station_ids=None, everything=False, status=status,
@@ -775,11 +775,11 @@ class OrderService:
         return found
 
     async def visible(self, viewer: Viewer | None, order_id: int) -> ChargingOrder:
-        """An order its driver, or someone who may manage the station's orders, may see."""
+        """An order its driver, or someone who may read the station's sessions, may see."""
         viewer = require_viewer(viewer)
         order = await self.get(order_id)
-        if order.user_id != viewer.user_id:
-            await self.access.require_station(viewer, Permission.MANAGE_ORDERS, order.station_id)
+        if order.user_id != viewer.user_id:  # staff who see the station's sessions see their orders
+            await self.access.require_station(viewer, Permission.READ_SESSIONS, order.station_id)
         return order
 
     async def steps(self, order_id: int) -> list[SettlementStep]:

@@ -62,8 +62,12 @@ async def fakes(server):
         ):
             server.services.orders.use(WeChatPayProvider(wechat_client))
             server.services.orders.use(AlipayProvider(alipay_client))
-            yield Fakes(wechat, wechat_control, alipay, alipay_control)
-            await wechat.aclose()
+            try:
+                yield Fakes(wechat, wechat_control, alipay, alipay_control)
+            finally:  # other modules see the platform as configured: sandbox only
+                for name in ("wechatpay", "alipay"):
+                    server.services.orders.providers.pop(name, None)
+                await wechat.aclose()
 
 
 @dataclass

@@ -11,6 +11,7 @@ from api.core.bus import channels
 from api.graphql.charging.types import (
     MeterSample,
     SessionClosed,
+    SessionCostUpdated,
     SessionPhaseEntered,
     SessionSampleRecorded,
     SessionUpdate,
@@ -19,6 +20,7 @@ from api.graphql.charging.queries import require_visible
 from api.graphql.context import Info
 from api.graphql.errors import maps_domain_errors, parse_int_id
 from api.metering.events import MeterSampleRecorded
+from api.orders.events import SessionCostChanged
 from api.models.enums import SessionStatus
 
 
@@ -63,6 +65,11 @@ class ChargingSubscriptions:
                             temperature_decic=event.temperature_decic,
                         ),
                         session_energy_wh=event.session_energy_wh,
+                    )
+                elif isinstance(event, SessionCostChanged):
+                    yield SessionCostUpdated(
+                        session_id=strawberry.ID(str(number)), order_id=strawberry.ID(str(event.order_id)),
+                        cost_fen=event.cost_fen, cap_fen=event.cap_fen, energy_wh=event.energy_wh,
                     )
                 elif isinstance(event, SessionPhaseChanged):
                     yield SessionPhaseEntered(

@@ -306,6 +306,16 @@ class SessionClosed:
     at: datetime
 
 
+@strawberry.type(description="The running cost of a session paid by an order, against the order's prepaid cap.")
+class SessionCostUpdated:
+    session_id: strawberry.ID
+    order_id: strawberry.ID
+    cost_fen: int
+    cap_fen: int
+    energy_wh: int
+
+
 SessionUpdate = Annotated[
-    SessionSampleRecorded | SessionPhaseEntered | SessionClosed, strawberry.union("SessionUpdate")
+    SessionSampleRecorded | SessionPhaseEntered | SessionCostUpdated | SessionClosed,
+    strawberry.union("SessionUpdate"),
 ]

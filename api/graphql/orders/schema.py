@@ -224,7 +224,7 @@ def _lines(rows: list) -> list[StatementLine]:  # type: ignore[type-arg]
 
 @strawberry.type
 class OrderQueries:
-    @strawberry.field(description="One order (its driver, or staff who manage the station's orders).")
+    @strawberry.field(description="One order (its driver, or staff who may read the station's sessions).")
     @maps_domain_errors
     async def order(self, info: Info, id: strawberry.ID) -> ChargingOrder:
         return _order(await info.context.services.orders.visible(await info.context.viewer(), parse_int_id(id, "order")))
