@@ -39,11 +39,12 @@ from api.core.bus import SubscriberDropped, channels
 from api.core.clock import Clock, as_utc
 from api.core.db import UnitOfWork
 from api.core.errors import InvalidInput, NotFound
+from api.ledger.dto import Line, revenue, wallet
 from api.ledger.errors import InsufficientFunds
 from api.ledger.service import LedgerService
 from api.metering.service import MeteringService
 from api.models import ChargingOrder, Partner, RevenueShareRule, SettlementStep, TopUp
-from api.models.enums import ConnectorStatus, LedgerAccountKind, Role, SessionStatus
+from api.models.enums import ConnectorStatus, JournalEntryKind, LedgerAccountKind, Role, SessionStatus
 from api.orders import repository, rules
 from api.orders.errors import ConnectorBusy, OrderStateError, PaymentNotPossible
 from api.orders.events import OrderChanged, SessionCostChanged
@@ -463,6 +464,12 @@ class OrderService:
             allocated = sum(_allocations(step).values())
             await repository.update_order(order.id, allocated_fen=allocated)
             return await self._step_done(step)
+        if step.kind == "wallet_refund":  # an operator's refund of a wallet order: back to the wallet
+            await self.ledger.post(step.key, JournalEntryKind.REFUND, [
+                Line(revenue(order.operator_id), -step.amount_fen), Line(wallet(order.user_id), step.amount_fen)
+            ], reference=ref, memo=(step.detail or {}).get("reason", ""))
+            await repository.update_order(order.id, refund_fen=order.refund_fen + step.amount_fen)
+            return await self._step_done(step)
         provider = self._provider(order.method)
         if step.kind == "refund":
             state = (
@@ -471,7 +478,9 @@ class OrderService:
                                            "未用完的预付金额原路退回")
             )
             if state.status == StepStatus.SUCCEEDED:
-                await self.ledger.refund(order.method, step.amount_fen, key=step.key, reference=ref)
+                after = (step.detail or {}).get("from") == "revenue"  # an operator's refund after settlement
+                await self.ledger.refund(order.method, step.amount_fen, key=step.key, reference=ref,
+                                         source=revenue(order.operator_id) if after else None)
                 await repository.update_order(order.id, refund_fen=order.refund_fen + step.amount_fen)
                 return await self._step_done(step)
             return await self._step_waiting(step, state.status, "refund")
@@ -675,6 +684,30 @@ class OrderService:
             target=_ref(order), details={"cost_fen": order.cost_fen, "due_fen": due, "note": note.strip(),
                                          "reason": order.quarantine_reason},
         ))
+        await self._changed(order.id)
+        self.wake.set()
+        return await self.get(order.id)
+
+    async def refund(self, viewer: Viewer | None, order_id: int, amount_fen: int, reason: str) -> ChargingOrder:
+        """An operator gives money back on a settled order (a complaint, a faulty pile), by the original route (or
+        to the wallet). It comes out of the operator's revenue; partners' shares already paid stay paid."""
+        order = await self.get(order_id)
+        operator_id = await self.access.require_station(viewer, Permission.MANAGE_ORDERS, order.station_id)
+        if order.status != S.SETTLED:
+            raise OrderStateError(f"order {order_id} is {order.status}: only settled orders are refunded by hand")
+        refundable = order.paid_fen - order.refund_fen
+        if not 1 <= amount_fen <= refundable:
+            raise InvalidInput(f"a refund of this order is 1 to {refundable} fen (what was paid and not refunded)")
+        if not reason.strip():
+            raise InvalidInput("say why (the driver sees it, and it is kept in the audit trail)")
+        number = len([s for s in await repository.steps_of(order.id) if s.kind in ("refund", "wallet_refund")]) + 1
+        kind = "wallet_refund" if order.method == PayMethod.WALLET else "refund"
+        key = f"{order.out_trade_no}R{number}"
+        await repository.add_steps([_step(order, kind, key, amount_fen, {"from": "revenue", "reason": reason.strip()})])
+        if not await repository.move(order.id, [S.SETTLED], S.SETTLING, review_note=reason.strip()[:255]):
+            raise OrderStateError(f"order {order_id} changed meanwhile")
+        await self._audit(require_viewer(viewer), "order.refund", operator_id, order.station_id, _ref(order),
+                          {"amount_fen": amount_fen, "reason": reason.strip(), "key": key})
         await self._changed(order.id)
         self.wake.set()
         return await self.get(order.id)

@@ -102,6 +102,18 @@ async def test_the_cost_is_live_and_the_pile_is_stopped_when_it_reaches_the_cap(
     assert (order["costFen"], order["dueFen"], order["refundFen"]) == (100, 100, 0)
     wallet = (await data(server.base_url, "{ wallet { balanceFen heldFen } }", token=p.driver))["wallet"]
     assert wallet == {"balanceFen": 1900, "heldFen": 0}
+
+    # when: the operator refunds 0.30 of it; then: back in the wallet, and no more than was paid can go back
+    _, operator = await server.builders.person(Role.OPERATOR_ADMIN, operator_id=p.operator_id)
+    refund = """mutation($id: ID!, $a: Int!) { r: refundOrder(orderId: $id, amountFen: $a, reason: "补偿") { status } }"""
+    await data(server.base_url, refund, {"id": order_id, "a": 30}, token=operator)
+    order = await until(server, p.driver, order_id, lambda o: o["status"] == "SETTLED" and o["refundFen"] == 30)
+    wallet = (await data(server.base_url, "{ wallet { balanceFen } }", token=p.driver))["wallet"]
+    assert wallet == {"balanceFen": 1930}
+    too_much = await gql(server.base_url, refund, {"id": order_id, "a": 71}, token=operator)
+    assert too_much["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    by_driver = await gql(server.base_url, refund, {"id": order_id, "a": 10}, token=p.driver)
+    assert by_driver["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     await p.pile.close()
 
 

@@ -194,6 +194,25 @@ async def test_wechat_cap_of_4_yuan_with_3_used_refunds_1_by_the_original_route_
     assert partner == [("profit_sharing", 90), ("profit_sharing", -90)]  # shared, and paid out by WeChat
     assert revenue == 210
     assert await server.services.ledger.check_invariants() == []
+
+    # when: the operator later refunds 0.50 of it (a complaint), by the original route
+    _, operator = await server.builders.person(Role.OPERATOR_ADMIN, operator_id=w.operator_id)
+    refunding = (await data(server.base_url, """mutation($id: ID!) { r: refundOrder(orderId: $id, amountFen: 50,
+        reason: "充电桩故障，部分退款") { status } }""", {"id": order_id}, token=operator))["r"]
+    assert refunding["status"] == "SETTLING"
+    for _ in range(100):
+        if fakes.wechat.refunds.get(f"{number}R2"):
+            break
+        await asyncio.sleep(0.1)
+    await fakes.wechat_control.post(f"/__fake__/wechat/refund/{number}R2/settle", params={"result": "SUCCESS"})
+    order = await settle_wechat(server, fakes, w, order_id, number)
+
+    # then: 1.50 refunded in all, out of the operator's revenue; the partner keeps its share
+    assert (order["status"], order["refundFen"]) == ("SETTLED", 150)
+    assert fakes.wechat.refunds[f"{number}R2"].refund_fen == 50
+    partner, revenue = await ledger_of(server, w)
+    assert (len(partner), revenue) == (2, 160)
+    assert await server.services.ledger.check_invariants() == []
     await w.pile.close()
 
 

@@ -24,26 +24,13 @@ from api.orders.rules import PayMethod as PayMethodValue
 FINAL = (OrderStatusValue.SETTLED, OrderStatusValue.CANCELLED, OrderStatusValue.SETTLEMENT_FAILED)
 
 
-@strawberry.enum(description="Where an order is: paid, charging, settled...")
-class OrderStatus(Enum):
-    CREATED = "created"
-    PAID = "paid"
-    STARTING = "starting"
-    CHARGING = "charging"
-    FINISHED = "finished"
-    QUARANTINED = "quarantined"
-    SETTLING = "settling"
-    SETTLED = "settled"
-    CANCELLED = "cancelled"
-    SETTLEMENT_FAILED = "settlement_failed"
-
-
-@strawberry.enum(description="How a driver pays: a provider (prepaid cap, refunded by the original route) or the wallet.")
-class PayMethod(Enum):
-    WECHATPAY = "wechatpay"
-    ALIPAY = "alipay"
-    SANDBOX = "sandbox"
-    WALLET = "wallet"
+OrderStatus = strawberry.enum(
+    OrderStatusValue, name="OrderStatus", description="Where an order is: paid, charging, settled..."
+)
+PayMethod = strawberry.enum(
+    PayMethodValue, name="PayMethod",
+    description="How a driver pays: a provider (prepaid cap, refunded by the original route) or the wallet.",
+)
 
 
 @strawberry.enum(description="An operator's decision on a quarantined order.")
@@ -77,11 +64,11 @@ class ChargingOrder:
 
     @strawberry.field
     def status(self) -> OrderStatus:
-        return OrderStatus(self.model.status)
+        return OrderStatusValue(self.model.status)
 
     @strawberry.field
     def method(self) -> PayMethod:
-        return PayMethod(self.model.method)
+        return PayMethodValue(self.model.method)
 
     @strawberry.field
     def charge_point_id(self) -> strawberry.ID:
@@ -237,7 +224,7 @@ class OrderQueries:
     ) -> list[ChargingOrder]:
         rows = await info.context.services.orders.history(
             await info.context.viewer(), station_id=parse_int_id(station_id, "station") if station_id else None,
-            status=status.value if status else None, first=first,
+            status=str(status) if status else None, first=first,
             before_id=parse_int_id(before, "order") if before else None,
         )
         return [_order(r) for r in rows]
@@ -274,7 +261,7 @@ class OrderMutations:
         cap_fen: Annotated[int, strawberry.argument(description="1.00 to 1000.00 yuan, in fen.")],
     ) -> StartChargingResult:
         started = await info.context.services.orders.start_charging(
-            await info.context.viewer(), str(charge_point_id), connector_no, PayMethodValue(method.value), cap_fen
+            await info.context.viewer(), str(charge_point_id), connector_no, PayMethodValue(method), cap_fen
         )
         return StartChargingResult(order=_order(started.order), payment_params=started.client_params)
 
@@ -293,11 +280,20 @@ class OrderMutations:
         )
         return _order(order)
 
+    @strawberry.mutation(description="Refund part or all of a settled order (operator admins; with the reason, audited); "
+                         "by the original route, or to the wallet.")
+    @maps_domain_errors
+    async def refund_order(self, info: Info, order_id: strawberry.ID, amount_fen: int, reason: str) -> ChargingOrder:
+        order = await info.context.services.orders.refund(
+            await info.context.viewer(), parse_int_id(order_id, "order"), amount_fen, reason
+        )
+        return _order(order)
+
     @strawberry.mutation(description="Top up the wallet through a provider; credited when the provider confirms.")
     @maps_domain_errors
     async def top_up_wallet(self, info: Info, method: PayMethod, amount_fen: int) -> TopUpResult:
         top_up, params = await info.context.services.orders.top_up(
-            await info.context.viewer(), PayMethodValue(method.value), amount_fen
+            await info.context.viewer(), PayMethodValue(method), amount_fen
         )
         return TopUpResult(top_up_id=strawberry.ID(str(top_up.id)), out_trade_no=top_up.out_trade_no,
                            amount_fen=top_up.amount_fen, payment_params=params)
@@ -353,7 +349,7 @@ class OrderSubscriptions:
 
 def _update(e: OrderChanged) -> OrderUpdate:
     return OrderUpdate(
-        order_id=strawberry.ID(str(e.order_id)), status=OrderStatus(e.status), cap_fen=e.cap_fen, paid_fen=e.paid_fen,
+        order_id=strawberry.ID(str(e.order_id)), status=OrderStatusValue(e.status), cap_fen=e.cap_fen, paid_fen=e.paid_fen,
         cost_fen=e.cost_fen, due_fen=e.due_fen, refund_fen=e.refund_fen,
         session_id=strawberry.ID(str(e.session_id)) if e.session_id else None, failure=e.failure,
     )
