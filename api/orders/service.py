@@ -763,6 +763,29 @@ class OrderService:
                           f"partner {partner_id}", {"share_bp": share_bp, "from": start.isoformat()})
         return rule
 
+    async def record_payout(
+        self, viewer: Viewer | None, partner_id: int, amount_fen: int, channel: str, reference: str
+    ) -> int:
+        """Finance paid a partner's sub-account balance out (a bank transfer, say): book it once per reference.
+        Returns the partner's balance after it."""
+        actor = require_viewer(viewer)
+        partner = await repository.partner(partner_id)
+        if partner is None:
+            raise NotFound(f"partner {partner_id} does not exist")
+        if not (actor.is_platform_admin or any(
+            g.role == Role.OPERATOR_ADMIN and g.operator_id == partner.operator_id for g in actor.grants
+        )):
+            raise forbidden(actor, Permission.MANAGE_ORDERS, f"partner {partner_id}")
+        if channel not in ("bank", "alipay", "wechatpay"):
+            raise InvalidInput("a payout goes by bank, alipay or wechatpay")
+        if amount_fen < 1 or not 1 <= len(reference.strip()) <= 48:
+            raise InvalidInput("a payout has an amount of 1 fen or more and the bank's reference (1-48 characters)")
+        await self.ledger.payout(partner_id, channel, amount_fen, key=f"payout-{partner_id}-{reference.strip()}",
+                                 reference=f"partner:{partner_id}", memo=f"{channel} {reference.strip()}")
+        await self._audit(actor, "partner.payout", partner.operator_id, None, f"partner {partner_id}",
+                          {"amount_fen": amount_fen, "channel": channel, "reference": reference.strip()})
+        return await self.ledger.balance(LedgerAccountKind.PARTNER, partner_id)
+
     async def partner_statement(self, viewer: Viewer | None, partner_id: int, limit: int) -> list[Any]:
         actor = require_viewer(viewer)
         partner = await repository.partner(partner_id)

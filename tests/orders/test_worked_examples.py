@@ -28,7 +28,7 @@ from tests.fakes.alipay import running_alipay_fake
 from tests.fakes.serve import serve
 from tests.fakes.wechatpay import WeChatPayFake, tls_context
 from tests.support.cp_client import StrictChargePoint
-from tests.support.gql_client import data
+from tests.support.gql_client import data, gql
 
 ONE_YUAN_PER_KWH = time_of_use([("00:00-24:00", TariffTier.FLAT)], {TariffTier.FLAT: (10_000, 0)})
 WX_PARTNER = ("MERCHANT_ID", "1900000110", "杭州某物业服务有限公司")
@@ -247,6 +247,15 @@ async def test_a_share_above_the_providers_maximum_goes_partly_by_allocation_tra
     assert partner_lines[0]["balanceAfterFen"] == 30  # what the platform owes the partner
     _, revenue = await ledger_of(server, w)
     assert revenue == 150
+
+    # when: finance pays the 0.30 out by bank; then: the sub-account is empty, and it cannot be paid twice
+    payout = """mutation($p: ID!, $a: Int!, $r: String!) { r: recordPartnerPayout(partnerId: $p, amountFen: $a,
+        channel: "bank", reference: $r) }"""
+    assert (await data(server.base_url, payout, {"p": w.partner_id, "a": 30, "r": "BANK-20261130-1"},
+                       token=server.admin_token))["r"] == 0
+    again = await gql(server.base_url, payout, {"p": w.partner_id, "a": 30, "r": "BANK-20261130-2"},
+                      token=server.admin_token)
+    assert again["errors"][0]["extensions"]["code"] == "INSUFFICIENT_FUNDS"
     await w.pile.close()
 
 

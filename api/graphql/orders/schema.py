@@ -313,6 +313,16 @@ class OrderMutations:
         )
         return strawberry.ID(str(partner.id))
 
+    @strawberry.mutation(description="Book a payout of a partner's sub-account (finance paid it by bank or a "
+                         "provider transfer); once per reference. Returns the balance left.")
+    @maps_domain_errors
+    async def record_partner_payout(
+        self, info: Info, partner_id: strawberry.ID, amount_fen: int, channel: str, reference: str
+    ) -> int:
+        return await info.context.services.orders.record_payout(
+            await info.context.viewer(), parse_int_id(partner_id, "partner"), amount_fen, channel, reference
+        )
+
     @strawberry.mutation(description="Give a partner a share of a station's orders (basis points, 10000 = 100 %).")
     @maps_domain_errors
     async def add_revenue_share(
