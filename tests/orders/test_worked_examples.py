@@ -9,6 +9,7 @@ Prices: 1.0000 yuan per kWh all day, so 3 kWh cost 3.00 yuan.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -325,21 +326,23 @@ async def test_a_pile_that_refuses_to_start_refunds_the_whole_cap(server, fakes)
     await w.pile.close()
 
 
-async def test_a_forged_notification_changes_nothing_and_a_repeated_one_counts_once(server, fakes):
+async def test_a_forged_notification_changes_nothing_and_a_repeated_one_counts_once(server, fakes, caplog):
     w = await world(server, share_bp=3000)
     started = (await data(server.base_url, START, {"cp": w.pile_id, "m": "WECHATPAY", "cap": 300}, token=w.token))["r"]
     number = started["order"]["outTradeNo"]
 
     # when: someone posts a payment notification that WeChat Pay did not sign
     forged = b'{"id":"EV-forged","event_type":"TRANSACTION.SUCCESS","resource":{}}'
+    caplog.set_level(logging.WARNING, logger="api.orders.service")
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         answer = await http.post("/pay/notify/wechatpay", content=forged, headers={
             "Wechatpay-Timestamp": str(int(datetime.now(UTC).timestamp())), "Wechatpay-Nonce": "n0nce",
             "Wechatpay-Serial": fakes.wechat.public_key_id,
             "Wechatpay-Signature": "Zm9yZ2Vk", "Content-Type": "application/json"})
 
-    # then: refused, nothing stored, the order still waits for its money
+    # then: refused and logged, nothing stored, the order still waits for its money
     assert answer.status_code >= 400
+    assert "refused a wechatpay notification" in caplog.text
     assert not await PaymentInbox.filter(external_id="EV-forged").exists()
     await asyncio.sleep(1.2)
     order = await order_of(server, w, started["order"]["id"])
