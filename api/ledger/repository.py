@@ -160,10 +160,16 @@ async def entries_for(reference: str) -> list[Entry]:
     return await _entries(await JournalEntry.filter(reference=reference).order_by("id"))
 
 
-async def statement(account_id: int, before_id: int | None, limit: int) -> list[StatementLine]:
+async def statement(
+    account_id: int, before_id: int | None, limit: int, since: datetime | None = None, until: datetime | None = None
+) -> list[StatementLine]:
     query = JournalLine.filter(account_id=account_id)
     if before_id is not None:
         query = query.filter(id__lt=before_id)
+    if since is not None:
+        query = query.filter(entry__created_at__gte=since)
+    if until is not None:
+        query = query.filter(entry__created_at__lt=until)
     rows = await query.order_by("-id").limit(limit).select_related("entry")
     return [
         StatementLine(

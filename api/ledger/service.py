@@ -41,6 +41,8 @@ Safety, on SQLite and MySQL/MariaDB alike:
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncio
 import random
 from collections.abc import Mapping, Sequence
@@ -128,16 +130,18 @@ class LedgerService:
         return found.balance_fen if found else 0
 
     async def statement(
-        self, kind: str, key: int | str, *, before_id: int | None = None, limit: int = 50
+        self, kind: str, key: int | str, *, before_id: int | None = None, limit: int = 50,
+        since: datetime | None = None, until: datetime | None = None,
     ) -> list[StatementLine]:
         """The account's lines, newest first, each with its entry's kind, memo and reference and the balance
-        just after it. Page on with ``before_id`` = the ``line_id`` of the last line shown."""
+        just after it. Page on with ``before_id`` = the ``line_id`` of the last line shown; ``since`` (inclusive)
+        and ``until`` (exclusive) bound a period (a partner's monthly statement)."""
         if not 1 <= limit <= MAX_STATEMENT_PAGE:
             raise InvalidEntry(f"a statement page has 1 to {MAX_STATEMENT_PAGE} lines")
         found = await self.account(kind, key)
         if found is None:
             return []
-        return await repository.statement(found.id, before_id, limit)
+        return await repository.statement(found.id, before_id, limit, since, until)
 
     async def entries_for(self, reference: str) -> list[Entry]:
         """Every entry recorded for ``reference`` (e.g. ``order:123``), oldest first."""

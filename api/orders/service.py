@@ -786,7 +786,10 @@ class OrderService:
                           {"amount_fen": amount_fen, "channel": channel, "reference": reference.strip()})
         return await self.ledger.balance(LedgerAccountKind.PARTNER, partner_id)
 
-    async def partner_statement(self, viewer: Viewer | None, partner_id: int, limit: int) -> list[Any]:
+    async def partner_statement(
+        self, viewer: Viewer | None, partner_id: int, limit: int, *, before_id: int | None = None,
+        since: datetime | None = None, until: datetime | None = None,
+    ) -> list[Any]:
         actor = require_viewer(viewer)
         partner = await repository.partner(partner_id)
         if partner is None:
@@ -798,7 +801,10 @@ class OrderService:
             raise forbidden(actor, Permission.READ_REVENUE, f"partner {partner_id}")
         if not 1 <= limit <= 200:
             raise InvalidInput("first must be between 1 and 200")
-        return await self.ledger.statement(LedgerAccountKind.PARTNER, partner_id, limit=limit)
+        return await self.ledger.statement(
+            LedgerAccountKind.PARTNER, partner_id, limit=limit, before_id=before_id,
+            since=as_utc(since) if since else None, until=as_utc(until) if until else None,
+        )
 
     async def _audit(
         self, actor: Viewer, action: str, operator_id: int | None, station_id: int | None, target: str,

@@ -246,6 +246,19 @@ async def test_a_share_above_the_providers_maximum_goes_partly_by_allocation_tra
     assert sorted((line["kind"], line["amountFen"]) for line in partner_lines) == [
         ("profit_sharing", -120), ("profit_sharing", 120), ("revenue_release", 30)]
     assert partner_lines[0]["balanceAfterFen"] == 30  # what the platform owes the partner
+    period = """query($p: ID!, $since: DateTime, $until: DateTime, $before: ID) { s: partnerStatement(partnerId: $p,
+        since: $since, until: $until, first: 2, before: $before) { lineId amountFen } }"""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    this_month = (await data(server.base_url, period, {"p": w.partner_id, "since": (today - timedelta(days=1)).isoformat(),
+                                                       "until": (today + timedelta(days=2)).isoformat()},
+                             token=server.admin_token))["s"]
+    assert len(this_month) == 2  # a page of two, newest first
+    rest = (await data(server.base_url, period, {"p": w.partner_id, "before": this_month[-1]["lineId"]},
+                       token=server.admin_token))["s"]
+    assert len(rest) == 1
+    later = (await data(server.base_url, period, {"p": w.partner_id, "since": (today + timedelta(days=2)).isoformat()},
+                        token=server.admin_token))["s"]
+    assert later == []
     _, revenue = await ledger_of(server, w)
     assert revenue == 150
 

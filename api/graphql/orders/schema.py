@@ -172,6 +172,7 @@ class TopUpResult:
 
 @strawberry.type(description="One line of a statement: a movement of money with the balance after it.")
 class StatementLine:
+    line_id: strawberry.ID
     at: datetime
     kind: str
     memo: str
@@ -205,7 +206,7 @@ def _order(model: OrderModel) -> ChargingOrder:
 
 
 def _lines(rows: list) -> list[StatementLine]:  # type: ignore[type-arg]
-    return [StatementLine(at=r.created_at, kind=str(r.entry_kind), memo=r.memo, reference=r.reference,
+    return [StatementLine(line_id=strawberry.ID(str(r.line_id)), at=r.created_at, kind=str(r.entry_kind), memo=r.memo, reference=r.reference,
                           amount_fen=r.amount_fen, balance_after_fen=r.balance_after_fen) for r in rows]
 
 
@@ -245,9 +246,16 @@ class OrderQueries:
     @strawberry.field(description="A partner's sub-account: shares received through providers, allocation "
                       "transfers and payouts, newest first (the partner's own staff, or the operator).")
     @maps_domain_errors
-    async def partner_statement(self, info: Info, partner_id: strawberry.ID, first: int = 50) -> list[StatementLine]:
+    async def partner_statement(
+        self, info: Info, partner_id: strawberry.ID, first: int = 50,
+        before: Annotated[strawberry.ID | None, strawberry.argument(description="The lineId of the last line seen.")]
+        = None,
+        since: Annotated[datetime | None, strawberry.argument(description="Period start (inclusive).")] = None,
+        until: Annotated[datetime | None, strawberry.argument(description="Period end (exclusive).")] = None,
+    ) -> list[StatementLine]:
         rows = await info.context.services.orders.partner_statement(
-            await info.context.viewer(), parse_int_id(partner_id, "partner"), first
+            await info.context.viewer(), parse_int_id(partner_id, "partner"), first,
+            before_id=parse_int_id(before, "statement line") if before else None, since=since, until=until,
         )
         return _lines(rows)
 
