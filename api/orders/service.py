@@ -241,6 +241,9 @@ class OrderService:
             except ProviderError as e:  # a query behind it failed: try again on the next round
                 log.warning("notification %s not applied yet: %s", row.id, e.message)
                 continue
+            except Exception:  # a bug must not block the notifications behind this one
+                log.exception("notification %s could not be applied", row.id)
+                continue
             await repository.mark_handled(row.id, self.clock.now(), outcome)
 
     async def _apply(self, provider: str, kind: str, number: str, payload: dict[str, Any]) -> str:
@@ -275,7 +278,7 @@ class OrderService:
             order.id, [S.CREATED], S.PAID, paid_fen=amount_fen, transaction_id=transaction_id, paid_at=at
         ):
             await self._changed(order.id)
-            await self._start(await self.get(order.id))  # the worker's own round: it may wait for the pile
+            self.wake.set()  # this round starts the pile right after the inbox (never while holding it up)
             return "paid"
         fresh = await self.get(order.id)
         if fresh.status == S.CANCELLED:  # paid after we gave up on it: give it all back
@@ -334,10 +337,15 @@ class OrderService:
             await self.charging_cost_changed(order, session.id, cost.total_fen, session.energy_wh)
         if session.status != SessionStatus.ACTIVE:
             await self._finish(order, session, cost)
-        elif cost.total_fen >= order.cap_fen and not (order.cost_detail or {}).get("stop_requested"):
+        elif cost.total_fen >= order.cap_fen and self._may_ask_to_stop(order):
             await repository.update_order(order.id, cost_detail={"stop_requested": self.clock.now().isoformat()})
             result = await self.operations.stop_for_order(PLATFORM, session.id, f"{_ref(order)} reached its cap")
             log.info("order %s reached its cap: stop %s", order.id, result.outcome.value)
+
+    def _may_ask_to_stop(self, order: ChargingOrder) -> bool:
+        """Ask the pile to stop once, and again each minute it goes on (it was offline, or lost the request)."""
+        asked = (order.cost_detail or {}).get("stop_requested")
+        return asked is None or (self.clock.now() - datetime.fromisoformat(asked)).total_seconds() > 60
 
     async def charging_cost_changed(self, order: ChargingOrder, session_id: int, cost_fen: int, energy_wh: int) -> None:
         async with self.uow.begin() as outbox:
@@ -556,6 +564,16 @@ class OrderService:
 
     async def _created(self, order: ChargingOrder) -> None:
         age = (self.clock.now() - order.created_at).total_seconds()
+        if order.method == PayMethod.WALLET:  # a crash between the hold and the move: finish what was begun
+            if await self.ledger.entry(f"{order.out_trade_no}-hold") is not None:
+                if await repository.move(order.id, [S.CREATED], S.PAID, paid_fen=order.cap_fen,
+                                         paid_at=self.clock.now()):
+                    await self._changed(order.id)
+            elif age > self.timing.query_after_s and await repository.move(
+                order.id, [S.CREATED], S.CANCELLED, failure="the wallet hold was never taken"
+            ):
+                await self._changed(order.id)
+            return
         if age > self.timing.query_after_s:
             await self._query_unpaid(order, expired=age > self.timing.payment_window_s)
 
