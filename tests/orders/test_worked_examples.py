@@ -29,7 +29,7 @@ from tests.fakes.alipay import running_alipay_fake
 from tests.fakes.serve import serve
 from tests.fakes.wechatpay import WeChatPayFake, tls_context
 from tests.support.cp_client import StrictChargePoint
-from tests.support.gql_client import data, gql
+from tests.support.gql_client import data, gql, subscribe
 
 ONE_YUAN_PER_KWH = time_of_use([("00:00-24:00", TariffTier.FLAT)], {TariffTier.FLAT: (10_000, 0)})
 WX_PARTNER = ("MERCHANT_ID", "1900000110", "杭州某物业服务有限公司")
@@ -380,4 +380,35 @@ async def test_a_forged_notification_changes_nothing_and_a_repeated_one_counts_o
     assert [(str(e.kind), sum(l.amount_fen for l in e.lines if l.amount_fen > 0)) for e in entries] == [("payment", 300)]
     await asyncio.sleep(0.5)
     assert w.pile.server_calls.empty()
+    await w.pile.close()
+
+
+async def test_the_sandbox_takes_a_whole_order_through_as_serve_demo_does(server):
+    # given: the embedded default provider (play money), a 30 % partner
+    w = await world(server, share_bp=3000)
+
+    # when: the driver prepays 4.00 in the sandbox, taps its pay button, and charges 3 kWh
+    started = (await data(server.base_url, START, {"cp": w.pile_id, "m": "SANDBOX", "cap": 400}, token=w.token))["r"]
+    assert started["paymentParams"]["sandbox"] == "1"
+    updates = """subscription($id: ID!) { orderUpdates(orderId: $id) { status costFen refundFen } }"""
+    async with subscribe(server.ws_url, updates, {"id": started["order"]["id"]}, token=w.token) as live:
+        assert (await live.next())["data"]["orderUpdates"]["status"] == "CREATED"
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            assert (await http.post(started["paymentParams"]["payUrl"])).status_code == 200
+        await charge(w, 3000)
+        seen = []
+        while not seen or seen[-1]["status"] != "SETTLED":
+            seen.append((await live.next(timeout=15))["data"]["orderUpdates"])
+        await live.expect_complete()
+    order = await wait_settled(server, w, started["order"]["id"])
+
+    # then: the driver watched it live, and it settled as with a real provider
+    statuses = [u["status"] for u in seen]
+    assert statuses.index("PAID") < statuses.index("CHARGING") < statuses.index("SETTLING") < statuses.index("SETTLED")
+    assert seen[-1] == {"status": "SETTLED", "costFen": 300, "refundFen": 100}
+
+    assert {k: order[k] for k in ("status", "dueFen", "refundFen", "sharedFen", "allocatedFen")} == {
+        "status": "SETTLED", "dueFen": 300, "refundFen": 100, "sharedFen": 90, "allocatedFen": 0}
+    assert [s["kind"] for s in order["steps"]] == ["refund", "share", "finish", "book"]
+    assert await server.services.ledger.check_invariants() == []
     await w.pile.close()
