@@ -30,6 +30,7 @@ from api.ocpp.server import DIALECTS, OcppServer
 from api.settings import Settings
 from api.web.files import file_routes
 from api.web.pay import pay_routes
+from api.web.qr import qr_routes
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def create_app(
             Route("/healthz", health),
             *file_routes(services),
             *pay_routes(services),
+            *qr_routes(services),
         ],
         lifespan=lifespan,
     )

@@ -15,6 +15,7 @@ from api.models.meter import MeterSample
 from api.models.order import ChargingOrder, Partner, PaymentInbox, RevenueShareRule, SettlementStep, TopUp
 from api.models.people import Fleet, RoleGrant, User
 from api.models.policy import LocalListState, StationAccessPolicy, StationAccessRule
+from api.models.qr import ConnectorCode
 from api.models.station import Operator, Station
 from api.models.ledger import JournalEntry, JournalLine, LedgerAccount
 from api.models.tariff import Tariff
@@ -43,6 +44,7 @@ __all__ = [
     "ChargePointEvent",
     "ChargingSession",
     "Connector",
+    "ConnectorCode",
     "IdTag",
     "MeterSample",
     "Operator",
