@@ -1,4 +1,4 @@
-"""The ``chargeops`` command line: serve, simulate, export-schema."""
+"""The ``chargeops`` command line: serve, simulate, qr, export-schema."""
 
 from __future__ import annotations
 
@@ -64,6 +64,44 @@ def _export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _qr(args: argparse.Namespace) -> int:
+    """Write each connector's QR images of a station, and print their URLs (to print the stickers)."""
+    import asyncio
+
+    from api.container import build_services
+    from api.core.db import open_database
+    from api.core.errors import DomainError
+    from api.qr import images
+    from api.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"chargeops: {error}", file=sys.stderr)
+        return 2
+
+    async def write() -> int:
+        database = await open_database(settings.database_url)
+        try:
+            codes = await build_services(settings, providers={}).qr.codes_for_station(args.station)
+        except DomainError as error:
+            print(f"chargeops: {error.message}", file=sys.stderr)
+            return 1
+        finally:
+            await database.close_connections()
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"{codes.station_name} ({codes.station_address})")
+        for entry in codes.entries:
+            stem = out / f"{entry.charge_point_id}-{entry.connector_no}-{entry.code}"
+            stem.with_suffix(".png").write_bytes(images.png(entry.url))
+            stem.with_suffix(".svg").write_text(images.svg(entry.url), encoding="utf-8")
+            print(f"  {entry.charge_point_id} 枪{entry.connector_no}  {entry.url}  -> {stem}.png/.svg")
+        return 0
+
+    return asyncio.run(write())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chargeops", description="ChargeOps: EV charging operations platform")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="file to write, or - for stdout")
     export.set_defaults(func=_export_schema)
+
+    qr = commands.add_parser("qr", help="write the QR images of a station's connectors and print their URLs")
+    qr.add_argument("--station", type=int, required=True, help="station id")
+    qr.add_argument("--output", default="qr", help="folder for the PNG and SVG files (default ./qr)")
+    qr.set_defaults(func=_qr)
 
     register_simulate(commands)
     return parser

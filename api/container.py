@@ -30,6 +30,7 @@ from api.payments.provider import PaymentProvider
 from api.payments.sandbox import SandboxProvider
 from api.policy.service import PolicyService
 from api.settings import Settings
+from api.qr.service import QrService
 from api.station.service import StationService
 from api.tariff.service import TariffService
 
@@ -65,6 +66,8 @@ class Services:
     """The sandbox provider when enabled (the demo's pay button needs it)."""
     closers: list[Callable[[], Awaitable[None]]]
     """What to close at shutdown (providers' HTTP clients)."""
+    qr: QrService
+    """The one QR code of each connector."""
 
 
 log = logging.getLogger(__name__)
@@ -158,11 +161,12 @@ def build_services(
         ),
     )
     sandbox = providers.get("sandbox")
+    stations = StationService()
     return Services(
         settings=settings,
         clock=clock,
         bus=bus,
-        stations=StationService(),
+        stations=stations,
         charge_points=charge_points,
         charging=charging,
         metering=metering,
@@ -181,4 +185,5 @@ def build_services(
         providers=dict(providers),
         sandbox=sandbox if isinstance(sandbox, SandboxProvider) else None,
         closers=closers,
+        qr=QrService(settings.public_url, charge_points=charge_points, stations=stations),
     )

@@ -19,6 +19,7 @@ from api.graphql.charging.subscriptions import ChargingSubscriptions
 from api.graphql.files.schema import FileMutations, FileQueries
 from api.graphql.operations.mutations import OperationsMutations
 from api.graphql.orders.schema import OrderMutations, OrderQueries, OrderSubscriptions
+from api.graphql.qr.schema import QrQueries
 from api.graphql.station.queries import StationQueries
 from api.graphql.station.subscriptions import StationSubscriptions
 from api.graphql.tariff.mutations import TariffMutations
@@ -27,7 +28,7 @@ from api.graphql.tariff.queries import TariffQueries
 Query = merge_types(
     "Query",
     (StationQueries, ChargingQueries, AccessQueries, StationAccessQueries, AuditQueries, FileQueries, TariffQueries,
-     OrderQueries),
+     OrderQueries, QrQueries),
 )
 Mutation = merge_types(
     "Mutation", (AccessMutations, StationAccessMutations, OperationsMutations, FileMutations, TariffMutations,

@@ -7,8 +7,11 @@ api/app.py does not mount ``qr_routes`` yet, so the routes run here in a small S
 
 from __future__ import annotations
 
+import asyncio
 import html
+import os
 import re
+import sys
 from dataclasses import replace
 
 import httpx
@@ -23,6 +26,7 @@ from api.qr.rules import MINIPROGRAM_PAGE
 from api.qr.service import QrService
 from api.web.qr import qr_routes
 from tests.fakes.serve import serve
+from tests.support.gql_client import data, gql
 from tests.qr.test_rules import ALIPAY_UA, SAFARI_UA, WECHAT_UA
 
 WECHAT_APPID = "wx0123456789abcdef"
@@ -266,3 +270,42 @@ async def test_the_node_itself_serves_the_qr_entry(server, qr):
     # then: the landing page of that station, and the image
     assert page.status_code == 200 and station.name in page.text
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+
+
+async def test_a_mini_program_resolves_the_url_it_was_opened_with(server, qr):
+    station = await server.builders.station()
+    pile = await server.builders.charge_point(station)
+    code = await qr.code_for(pile.id, 2)
+    query = """query($s: String!) { c: scannedConnector(scanned: $s) { code stationName chargePointId connectorNo
+      kind maxPowerW status pileOnline } }"""
+
+    # when: WeChat hands over the whole URL (options.q, decoded), Alipay too (query.qrCode), or just the code
+    for scanned in (qr.url(code), qr.url(code) + "/", code.lower()):
+        found = (await data(server.base_url, query, {"s": scanned}))["c"]
+        # then: the connector, without a login
+        assert found == {"code": code, "stationName": station.name, "chargePointId": pile.id, "connectorNo": 2,
+                         "kind": "GBT_AC", "maxPowerW": 7000, "status": "UNKNOWN", "pileOnline": False}
+    unknown = await gql(server.base_url, query, {"s": "ZZZZZZZZZZ"})
+    assert unknown["errors"][0]["extensions"]["code"] == "UNKNOWN_QR_CODE"
+
+
+async def test_the_qr_command_writes_every_connectors_images(server, qr, tmp_path):
+    # given: a station with one pile (two connectors), one of which already has its code
+    station = await server.builders.station()
+    pile = await server.builders.charge_point(station)
+    known = await qr.code_for(pile.id, 1)
+    env = {**os.environ, "CHARGEOPS_DATABASE_URL": server.services.settings.database_url,
+           "CHARGEOPS_PUBLIC_URL": server.services.settings.public_url}
+
+    # when
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "api", "qr", "--station", str(station.id), "--output", str(tmp_path), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+
+    # then: two PNG/SVG pairs named by pile, connector and code, and the URLs printed; the known code is kept
+    assert process.returncode == 0, err.decode()
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(pngs) == 2 and pngs[0] == f"{pile.id}-1-{known}.png"
+    assert qr.url(known) in out.decode()
+    assert all((tmp_path / name).read_bytes().startswith(b"\x89PNG") for name in pngs)
