@@ -270,6 +270,12 @@ async def test_a_share_above_the_providers_maximum_goes_partly_by_allocation_tra
     again = await gql(server.base_url, payout, {"p": w.partner_id, "a": 30, "r": "BANK-20261130-2"},
                       token=server.admin_token)
     assert again["errors"][0]["extensions"]["code"] == "INSUFFICIENT_FUNDS"
+    batch = """mutation($p: ID!) { r: recordPartnerPayouts(payouts: [
+        {partnerId: $p, amountFen: 30, channel: "bank", reference: "BANK-20261130-1"},
+        {partnerId: $p, amountFen: 1, channel: "bank", reference: "BANK-20261130-3"}]) }"""
+    refused = await gql(server.base_url, batch, {"p": w.partner_id}, token=server.admin_token)
+    assert refused["errors"][0]["extensions"]["code"] == "INSUFFICIENT_FUNDS"  # the first was booked already
+    assert "payout 2 of 2 (BANK-20261130-3)" in refused["errors"][0]["message"]
     await w.pile.close()
 
 

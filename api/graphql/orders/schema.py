@@ -12,7 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.core.bus import channels
-from api.core.errors import InvalidInput
+from api.core.errors import DomainError, InvalidInput
 from api.graphql.context import Info
 from api.graphql.errors import maps_domain_errors, parse_int_id
 from api.models import ChargingOrder as OrderModel
@@ -160,6 +160,14 @@ class StartChargingResult:
         description="Pass as is to wx.requestPayment (timeStamp, nonceStr, package, signType, paySign) or "
         "my.tradePay (tradeNO); the sandbox gives a payUrl. Null: paid from the wallet, the pile is starting."
     )
+
+
+@strawberry.input(description="One payout of a partner's sub-account, as finance made it.")
+class PayoutInput:
+    partner_id: strawberry.ID
+    amount_fen: int
+    channel: str = strawberry.field(description="bank, alipay or wechatpay")
+    reference: str = strawberry.field(description="The bank's (or provider's) reference: books it once.")
 
 
 @strawberry.type
@@ -330,6 +338,26 @@ class OrderMutations:
         return await info.context.services.orders.record_payout(
             await info.context.viewer(), parse_int_id(partner_id, "partner"), amount_fen, channel, reference
         )
+
+    @strawberry.mutation(description="Book a batch of payouts (a finance run): each once per reference; the batch "
+                         "stops at the first that cannot be booked and says which. Returns each balance left.")
+    @maps_domain_errors
+    async def record_partner_payouts(self, info: Info, payouts: list[PayoutInput]) -> list[int]:
+        viewer = await info.context.viewer()
+        orders = info.context.services.orders
+        if not 1 <= len(payouts) <= 500:
+            raise InvalidInput("a batch has 1 to 500 payouts")
+        left = []
+        for number, p in enumerate(payouts, 1):
+            try:
+                left.append(await orders.record_payout(
+                    viewer, parse_int_id(p.partner_id, "partner"), p.amount_fen, p.channel, p.reference
+                ))
+            except DomainError as error:  # the ones before it are booked; sending the batch again is safe
+                failed = DomainError(f"payout {number} of {len(payouts)} ({p.reference}): {error.message}")
+                failed.code = error.code
+                raise failed from error
+        return left
 
     @strawberry.mutation(description="Give a partner a share of a station's orders (basis points, 10000 = 100 %).")
     @maps_domain_errors
