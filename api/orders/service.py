@@ -551,16 +551,24 @@ class OrderService:
             ((S.SETTLING,), self._advance),
         ]
         for statuses, handle in rounds:
-            for order in await repository.orders_in(statuses):
-                try:
-                    await handle(order)
-                except Exception:
-                    log.exception("order %s (%s) could not move on this round", order.id, order.status)
+            orders = await repository.orders_in(statuses)
+            if statuses == (S.PAID,):  # starting waits for piles: all at once, so one slow pile holds up none
+                await asyncio.gather(*(self._isolated(handle, order) for order in orders))
+                continue
+            for order in orders:
+                await self._isolated(handle, order)
         for top_up in await repository.top_ups_in("created", now - timedelta(seconds=self.timing.query_after_s)):
             try:
                 await self._query_top_up(top_up)
             except Exception:
                 log.exception("top-up %s could not move on this round", top_up.id)
+
+    @staticmethod
+    async def _isolated(handle: Callable[[ChargingOrder], Awaitable[None]], order: ChargingOrder) -> None:
+        try:
+            await handle(order)
+        except Exception:
+            log.exception("order %s (%s) could not move on this round", order.id, order.status)
 
     async def _created(self, order: ChargingOrder) -> None:
         age = (self.clock.now() - order.created_at).total_seconds()
