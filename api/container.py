@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from dataclasses import dataclass
 
+from api.access.miniprogram import MiniProgramLogin
 from api.access.service import AccessService
 from api.access.tokens import TokenCodec
 from api.audit.service import AuditService
@@ -68,6 +69,8 @@ class Services:
     """What to close at shutdown (providers' HTTP clients)."""
     qr: QrService
     """The one QR code of each connector."""
+    logins: MiniProgramLogin
+    """Drivers' logins through the WeChat and Alipay mini-programs."""
 
 
 log = logging.getLogger(__name__)
@@ -162,6 +165,18 @@ def build_services(
     )
     sandbox = providers.get("sandbox")
     stations = StationService()
+    logins = MiniProgramLogin(access)
+    if settings.wechat_appid and settings.wechat_app_secret:
+        from api.payments.providers.wechat_login import WeChatLoginClient
+
+        wechat_login = WeChatLoginClient(
+            settings.wechat_appid, settings.wechat_app_secret, base_url=settings.wechat_api_base_url
+        )
+        logins.use(wechat=wechat_login)
+        closers.append(wechat_login.aclose)
+    alipay_login = getattr(providers.get("alipay"), "client", None)
+    if alipay_login is not None:
+        logins.use(alipay=alipay_login)
     return Services(
         settings=settings,
         clock=clock,
@@ -186,4 +201,5 @@ def build_services(
         sandbox=sandbox if isinstance(sandbox, SandboxProvider) else None,
         closers=closers,
         qr=QrService(settings.public_url, charge_points=charge_points, stations=stations),
+        logins=logins,
     )

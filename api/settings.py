@@ -89,6 +89,10 @@ class Settings:
     wechat_apiv3_key: str = ""
     """The 32-byte APIv3 key (decrypts notifications)."""
     wechat_base_url: str = "https://api.mch.weixin.qq.com"
+    wechat_app_secret: str = ""
+    """The mini-program's AppSecret: with ``wechat_appid`` it turns wx.login codes into openids (driver login)."""
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    """Host of WeChat's (non-payment) server API: jscode2session."""
     wechat_max_share_bp: int = 3000
     """The merchant's maximum profit-sharing ratio (30 % unless WeChat Pay agreed to more)."""
     alipay_app_id: str = ""
@@ -128,7 +132,7 @@ class Settings:
             "SECRET_KEY", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
             "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "PAY_PROVIDERS", "WECHAT_MCHID", "WECHAT_APPID",
             "WECHAT_SERIAL_NO", "WECHAT_PRIVATE_KEY_FILE", "WECHAT_PUBLIC_KEY_FILE", "WECHAT_PUBLIC_KEY_ID",
-            "WECHAT_APIV3_KEY", "WECHAT_BASE_URL", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY_FILE",
+            "WECHAT_APIV3_KEY", "WECHAT_BASE_URL", "WECHAT_APP_SECRET", "WECHAT_API_BASE_URL", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY_FILE",
             "ALIPAY_PUBLIC_KEY_FILE", "ALIPAY_SELLER_ID", "ALIPAY_GATEWAY_URL",
         ):
             if (raw := env.get(PREFIX + name)) is not None:

@@ -19,6 +19,11 @@ async def user_by_login(login: str) -> User | None:
     return await User.get_or_none(login=login)
 
 
+async def user_id_where(**values: Any) -> int | None:
+    found = await User.filter(**values).first()
+    return found.id if found else None
+
+
 async def create_user(**values: Any) -> User:
     return await User.create(**values)
 

@@ -291,6 +291,13 @@ class AccessService:
             raise NotFound(f"user {user_id} does not exist")
         return {"wechatpay": user.wechat_openid, "alipay": user.alipay_user_id}.get(provider, f"user-{user_id}")
 
+    async def user_by_payer(self, provider: str, payer_id: str) -> int | None:
+        """The person whose identity at ``provider`` is ``payer_id``, if any."""
+        field = {"wechatpay": "wechat_openid", "alipay": "alipay_user_id"}.get(provider)
+        if field is None:
+            raise InvalidInput(f"no payer identity at {provider!r}")
+        return await repository.user_id_where(**{field: payer_id})
+
     async def link_payer(self, user_id: int, provider: str, payer_id: str) -> None:
         """Remember the person's identity at a provider (set by the mini-program logins)."""
         field = {"wechatpay": "wechat_openid", "alipay": "alipay_user_id"}.get(provider)

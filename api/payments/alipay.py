@@ -85,6 +85,11 @@ class AlipayProvider:
         self._client = client
         self.max_share_bp = max_share_bp
 
+    @property
+    def client(self) -> AlipayClient:
+        """The Alipay client (the mini-program login shares it: same app, same keys)."""
+        return self._client
+
     # -- payments
 
     async def prepay(self, request: PrepayRequest) -> Prepared:

@@ -30,6 +30,20 @@ class AccessMutations:
         token = await info.context.services.access.login(login, password)
         return LoginResult(token=token.token, expires_in_s=token.expires_in_s, me=Me.of(token.viewer))
 
+    @strawberry.mutation(description="A driver logs in with wx.login's code (the WeChat mini-program); the first "
+                         "login makes the account. Sent with a token of the Alipay login, it links both apps.")
+    @maps_domain_errors
+    async def login_with_wechat(self, info: Info, code: str) -> LoginResult:
+        token = await info.context.services.logins.with_wechat(code, await info.context.viewer())
+        return LoginResult(token=token.token, expires_in_s=token.expires_in_s, me=Me.of(token.viewer))
+
+    @strawberry.mutation(description="A driver logs in with my.getAuthCode's code (the Alipay mini-program); the first "
+                         "login makes the account. Sent with a token of the WeChat login, it links both apps.")
+    @maps_domain_errors
+    async def login_with_alipay(self, info: Info, auth_code: str) -> LoginResult:
+        token = await info.context.services.logins.with_alipay(auth_code, await info.context.viewer())
+        return LoginResult(token=token.token, expires_in_s=token.expires_in_s, me=Me.of(token.viewer))
+
     @strawberry.mutation(description="Change one's own password; every token issued before stops working.")
     @maps_domain_errors
     async def change_password(self, info: Info, current_password: str, new_password: str) -> bool:
