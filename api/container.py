@@ -155,7 +155,7 @@ def build_services(
     if providers is None:
         providers, closers = build_providers(settings, clock, secret_key)
     orders = OrderService(
-        uow, clock, access=access, audit=audit, charge_points=charge_points, charging=charging, metering=metering,
+        bus, clock, access=access, audit=audit, charge_points=charge_points, charging=charging, metering=metering,
         operations=operations, tariffs=tariffs, ledger=ledger, providers=providers,
         notify_base_url=settings.public_url,
         timing=order_timing or OrderTiming(

@@ -130,8 +130,3 @@ async def station_ids_of_operators(operator_ids: frozenset[int]) -> list[int]:
     if not operator_ids:
         return []
     return list(await Station.filter(operator_id__in=list(operator_ids)).values_list("id", flat=True))
-
-
-async def fleet_operators(fleet_ids: frozenset[int]) -> dict[int, int]:
-    rows = await Fleet.filter(id__in=list(fleet_ids)).values_list("id", "operator_id")
-    return {fleet_id: operator_id for fleet_id, operator_id in rows}

@@ -59,6 +59,14 @@ def may_manage_card(viewer: Viewer | None, operator_id: int | None, fleet_id: in
     return False
 
 
+def runs_operator(viewer: Viewer, operator_id: int | None) -> bool:
+    """The platform, or an admin of this operator: who may manage what belongs to the operator as a whole
+    (fleets, partners, payouts)."""
+    return viewer.is_platform_admin or any(
+        g.role == Role.OPERATOR_ADMIN and g.operator_id == operator_id for g in viewer.grants
+    )
+
+
 def may_grant(
     viewer: Viewer | None, grant: Grant, station_operator_id: int | None, fleet_operator_id: int | None
 ) -> bool:
@@ -69,8 +77,7 @@ def may_grant(
         return True
     if grant.role in (Role.PLATFORM_ADMIN, Role.DRIVER):
         return False
-    target_operator = grant.operator_id or station_operator_id or fleet_operator_id
-    return any(g.role == Role.OPERATOR_ADMIN and g.operator_id == target_operator for g in viewer.grants)
+    return runs_operator(viewer, grant.operator_id or station_operator_id or fleet_operator_id)
 
 
 def check_grant_shape(grant: Grant) -> str | None:

@@ -173,9 +173,7 @@ class AccessService:
         return Viewer(user.id, user.name, grants)
 
     async def create_fleet(self, actor: Viewer | None, operator_id: int, name: str) -> Fleet:
-        if actor is not None and not actor.is_platform_admin and not any(
-            g.role == Role.OPERATOR_ADMIN and g.operator_id == operator_id for g in actor.grants
-        ):
+        if actor is not None and not rules.runs_operator(actor, operator_id):
             raise Forbidden(f"{actor.name} ({actor.describe()}) may not create fleets of operator {operator_id}")
         if not name.strip():
             raise InvalidInput("a fleet needs a name")

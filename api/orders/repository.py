@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 
 from api.models import ChargingOrder, Partner, PaymentInbox, RevenueShareRule, SettlementStep, TopUp
 from api.orders.rules import out_trade_no
@@ -57,22 +56,14 @@ async def orders_in(statuses: Sequence[str], limit: int = 200) -> list[ChargingO
     return await ChargingOrder.filter(status__in=list(statuses)).order_by("id").limit(limit)
 
 
-async def orders_created_before(moment: datetime, statuses: Sequence[str]) -> list[ChargingOrder]:
-    return await ChargingOrder.filter(status__in=list(statuses), created_at__lt=moment).order_by("id").limit(200)
-
 
 async def history(
-    *, user_id: int | None, station_ids: frozenset[int] | None, everything: bool, status: str | None,
-    before_id: int | None, limit: int,
+    *, user_id: int | None, station_id: int | None, status: str | None, before_id: int | None, limit: int
 ) -> list[ChargingOrder]:
-    query = ChargingOrder.all()
-    if not everything:
-        if user_id is not None and station_ids:
-            query = query.filter(Q(user_id=user_id) | Q(station_id__in=list(station_ids)))
-        elif user_id is not None:
-            query = query.filter(user_id=user_id)
-        else:
-            query = query.filter(station_id__in=list(station_ids or ()))
+    """A driver's orders, or a station's, newest first."""
+    query = ChargingOrder.filter(station_id=station_id) if station_id is not None else ChargingOrder.filter(
+        user_id=user_id
+    )
     if status is not None:
         query = query.filter(status=status)
     if before_id is not None:
@@ -120,9 +111,6 @@ async def partners(ids: Sequence[int]) -> list[Partner]:
     return await Partner.filter(id__in=list(ids))
 
 
-async def partners_of_operator(operator_id: int) -> list[Partner]:
-    return await Partner.filter(operator_id=operator_id).order_by("id")
-
 
 async def share_rules(station_id: int) -> list[RevenueShareRule]:
     return await RevenueShareRule.filter(station_id=station_id).order_by("effective_from", "id")
@@ -132,12 +120,6 @@ async def add_share_rule(**values: Any) -> RevenueShareRule:
     return await RevenueShareRule.create(**values)
 
 
-async def end_share_rule(rule_id: int, at: datetime) -> None:
-    await RevenueShareRule.filter(id=rule_id).update(effective_to=at)
-
-
-async def share_rule(rule_id: int) -> RevenueShareRule | None:
-    return await RevenueShareRule.get_or_none(id=rule_id)
 
 
 # -- top-ups -----------------------------------------------------------------------------------------------------

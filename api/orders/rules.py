@@ -48,8 +48,6 @@ class PayMethod(StrEnum):
 
 
 ACTIVE = (OrderStatus.PAID, OrderStatus.STARTING, OrderStatus.CHARGING, OrderStatus.FINISHED, OrderStatus.SETTLING)
-OPEN = (OrderStatus.CREATED, *ACTIVE, OrderStatus.QUARANTINED)
-"""Orders that hold the connector or the driver's money."""
 
 MIN_CAP_FEN = 100
 MAX_CAP_FEN = 100_000

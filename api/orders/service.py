@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from api.access.dto import Permission, Viewer
+from api.access.rules import runs_operator
 from api.access.service import AccessService, forbidden, require_viewer
 from api.audit.dto import PLATFORM, Actor, AuditRecord
 from api.audit.service import AuditService
@@ -35,16 +36,15 @@ from api.charging.dto import AuthorizationStatus
 from api.charging.service import ChargingService
 from api.commands.dto import Outcome
 from api.commands.operations import OperationsService
-from api.core.bus import SubscriberDropped, channels
+from api.core.bus import EventBus, SubscriberDropped, channels
 from api.core.clock import Clock, as_utc
-from api.core.db import UnitOfWork
 from api.core.errors import InvalidInput, NotFound
 from api.ledger.dto import Line, revenue, wallet
 from api.ledger.errors import InsufficientFunds
 from api.ledger.service import LedgerService
 from api.metering.service import MeteringService
 from api.models import ChargingOrder, Partner, RevenueShareRule, SettlementStep, TopUp
-from api.models.enums import ConnectorStatus, JournalEntryKind, LedgerAccountKind, Role, SessionStatus
+from api.models.enums import ConnectorStatus, JournalEntryKind, LedgerAccountKind, SessionStatus
 from api.orders import repository, rules
 from api.orders.errors import ConnectorBusy, OrderStateError, PaymentNotPossible
 from api.orders.events import OrderChanged, SessionCostChanged
@@ -93,13 +93,12 @@ class Started:
 
 class OrderService:
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, *, access: AccessService, audit: AuditService,
+        self, bus: EventBus, clock: Clock, *, access: AccessService, audit: AuditService,
         charge_points: ChargePointService, charging: ChargingService, metering: MeteringService,
         operations: OperationsService, tariffs: TariffService, ledger: LedgerService,
         providers: Mapping[str, PaymentProvider], notify_base_url: str, timing: OrderTiming = OrderTiming(),
     ) -> None:
-        self.uow = uow
-        self.bus = uow.bus
+        self.bus = bus
         self.clock = clock
         self.access = access
         self.audit = audit
@@ -348,9 +347,9 @@ class OrderService:
         return asked is None or (self.clock.now() - datetime.fromisoformat(asked)).total_seconds() > 60
 
     async def charging_cost_changed(self, order: ChargingOrder, session_id: int, cost_fen: int, energy_wh: int) -> None:
-        async with self.uow.begin() as outbox:
-            outbox.publish(channels.session(session_id),
-                           SessionCostChanged(session_id, order.id, cost_fen, order.cap_fen, energy_wh))
+        # the change is committed already (each order update is its own statement): publish straight away
+        await self.bus.publish(channels.session(session_id),
+                               SessionCostChanged(session_id, order.id, cost_fen, order.cap_fen, energy_wh))
         await self._changed(order.id)
 
     async def _cost(self, order: ChargingOrder, session: Any) -> Cost:
@@ -753,9 +752,7 @@ class OrderService:
         alipay: tuple[str, str, str], user_id: int | None = None,
     ) -> Partner:
         actor = require_viewer(viewer)
-        if not (actor.is_platform_admin or any(
-            g.role == Role.OPERATOR_ADMIN and g.operator_id == operator_id for g in actor.grants
-        )):
+        if not runs_operator(actor, operator_id):
             raise forbidden(actor, Permission.MANAGE_ORDERS, f"operator {operator_id}")
         if not name.strip():
             raise InvalidInput("a partner needs a name")
@@ -798,9 +795,7 @@ class OrderService:
         partner = await repository.partner(partner_id)
         if partner is None:
             raise NotFound(f"partner {partner_id} does not exist")
-        if not (actor.is_platform_admin or any(
-            g.role == Role.OPERATOR_ADMIN and g.operator_id == partner.operator_id for g in actor.grants
-        )):
+        if not runs_operator(actor, partner.operator_id):
             raise forbidden(actor, Permission.MANAGE_ORDERS, f"partner {partner_id}")
         if channel not in ("bank", "alipay", "wechatpay"):
             raise InvalidInput("a payout goes by bank, alipay or wechatpay")
@@ -821,9 +816,7 @@ class OrderService:
         if partner is None:
             raise NotFound(f"partner {partner_id} does not exist")
         own = partner.user_id is not None and partner.user_id == actor.user_id
-        if not own and not actor.is_platform_admin and not any(
-            g.role == Role.OPERATOR_ADMIN and g.operator_id == partner.operator_id for g in actor.grants
-        ):
+        if not own and not runs_operator(actor, partner.operator_id):
             raise forbidden(actor, Permission.READ_REVENUE, f"partner {partner_id}")
         if not 1 <= limit <= 200:
             raise InvalidInput("first must be between 1 and 200")
@@ -851,9 +844,7 @@ class OrderService:
             raise InvalidInput("first must be between 1 and 100")
         if station_id is not None:
             await self.access.require_station(actor, Permission.READ_SESSIONS, station_id)
-            return await repository.history(user_id=None, station_ids=frozenset({station_id}), everything=False,
-                                            status=status, before_id=before_id, limit=first)
-        return await repository.history(user_id=actor.user_id, station_ids=None, everything=False, status=status,
+        return await repository.history(user_id=actor.user_id, station_id=station_id, status=status,
                                         before_id=before_id, limit=first)
 
     async def get(self, order_id: int) -> ChargingOrder:
@@ -874,12 +865,12 @@ class OrderService:
         return await repository.steps_of(order_id)
 
     async def _changed(self, order_id: int) -> None:
+        """Publish the order as it is now (its change is committed: each order update is its own statement)."""
         order = await self.get(order_id)
-        async with self.uow.begin() as outbox:
-            outbox.publish(channels.order(order.id), OrderChanged(
-                order.id, order.status, order.cap_fen, order.paid_fen, order.cost_fen, order.due_fen,
-                order.refund_fen, order.session_id, order.failure,
-            ))
+        await self.bus.publish(channels.order(order.id), OrderChanged(
+            order.id, order.status, order.cap_fen, order.paid_fen, order.cost_fen, order.due_fen,
+            order.refund_fen, order.session_id, order.failure,
+        ))
 
 
 def cost_json(cost: Cost) -> dict[str, Any]:

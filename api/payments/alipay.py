@@ -49,6 +49,7 @@ from api.payments.provider import (
     SharePart,
     ShareState,
     StepStatus,
+    overall,
 )
 from api.payments.providers.alipay import (
     NOTIFY_ACK,
@@ -185,7 +186,7 @@ class AlipayProvider:
                 raise ProviderError(NAME, "UNKNOWN_SETTLE_STATE", repr(detail.state))
             reason = " ".join(filter(None, (detail.error_code, detail.error_desc)))
             parts.append(PartResult(detail.trans_in or "", detail.amount_fen, status, reason))
-        return ShareState(out_order_no, _overall(parts), tuple(parts))
+        return ShareState(out_order_no, overall(parts), tuple(parts))
 
     async def finish_sharing(self, transaction_id: str, out_trade_no: str, out_order_no: str) -> ShareState:
         """B5: a settle call with ``royalty_finish=true`` and no parameters unfreezes the rest."""
@@ -251,12 +252,3 @@ def _refund_notification(event: TradeNotification, form: dict[str, str]) -> Noti
         out_trade_no=event.out_trade_no, status=StepStatus.SUCCEEDED.value,
         amount_fen=event.refunded_total_fen, transaction_id=event.trade_no, out_refund_no=event.out_biz_no,
         at=event.refunded_at or event.notified_at, raw=dict(form))
-
-
-def _overall(parts: list[PartResult]) -> StepStatus:
-    statuses = {part.status for part in parts}
-    if StepStatus.FAILED in statuses:
-        return StepStatus.FAILED
-    if StepStatus.PENDING in statuses:
-        return StepStatus.PENDING
-    return StepStatus.SUCCEEDED  # every part succeeded, or a finish-only settle without parts

@@ -9,7 +9,7 @@ Wallet (balance) payments are not a provider: they never leave our ledger.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -112,6 +112,17 @@ class ShareState:
     status: StepStatus
     """SUCCEEDED only when every part succeeded; FAILED when any part failed for good; else PENDING."""
     parts: tuple[PartResult, ...] = ()
+
+
+def overall(parts: Sequence[PartResult], *, when_empty: StepStatus = StepStatus.SUCCEEDED) -> StepStatus:
+    """A share's status from its parts (the ShareState rule): FAILED if any part failed, PENDING if any is still
+    pending, else SUCCEEDED. ``when_empty``: the status of a share without parts (a finish-only step)."""
+    statuses = {part.status for part in parts}
+    if StepStatus.FAILED in statuses:
+        return StepStatus.FAILED
+    if StepStatus.PENDING in statuses:
+        return StepStatus.PENDING
+    return StepStatus.SUCCEEDED if parts else when_empty
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from api.payments.provider import (
     SharePart,
     ShareState,
     StepStatus,
+    overall,
 )
 from api.payments.providers.errors import ProviderError
 from api.payments.providers.wechatpay import (
@@ -223,14 +224,8 @@ def _share_state(order: ProfitSharingOrder) -> ShareState:
         if status is None:
             raise ProviderError(NAME, "UNKNOWN_SPLIT_RESULT", repr(receiver.result))
         parts.append(PartResult(receiver.account, receiver.amount_fen, status, receiver.fail_reason or ""))
-    statuses = {part.status for part in parts}
-    if StepStatus.FAILED in statuses:
-        overall = StepStatus.FAILED
-    elif statuses == {StepStatus.SUCCEEDED} or (not parts and order.state == "FINISHED"):
-        overall = StepStatus.SUCCEEDED
-    else:
-        overall = StepStatus.PENDING
-    return ShareState(order.out_order_no, overall, tuple(parts))
+    finished = StepStatus.SUCCEEDED if order.state == "FINISHED" else StepStatus.PENDING
+    return ShareState(order.out_order_no, overall(parts, when_empty=finished), tuple(parts))
 
 
 def _iso(value: datetime | None) -> str | None:

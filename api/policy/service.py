@@ -120,10 +120,6 @@ class PolicyService:
         matching = await repository.matching_rules(station_id, who.id_tag, who.user_id, who.fleet_id)
         return rules.decide(policy, matching, who, at or self.clock.now())
 
-    async def modes(self, station_ids: list[int]) -> dict[int, AccessMode]:
-        """The mode in force now at each station (for maps and station cards)."""
-        now = self.clock.now()
-        return {sid: rules.mode_at(p, now) for sid, p in (await repository.policies(station_ids)).items()}
 
     # -- local lists ---------------------------------------------------------------------------------
 
