@@ -18,6 +18,8 @@ from api.models.enums import IdTagKind, IdTagStatus, Role
 
 log = logging.getLogger(__name__)
 
+PAYER_FIELDS = {"wechatpay": "wechat_openid", "alipay": "alipay_user_id"}
+"""Where a person's identity at each payment provider (their mini-program account) is kept."""
 LOCK_AFTER_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 MAX_TAG_PAGE = 200
@@ -283,25 +285,21 @@ class AccessService:
         return tag
 
     async def payer_id(self, user_id: int, provider: str) -> str | None:
-        """Who the person is at a payment provider (their mini-program identity), if linked."""
+        """Who the person is at a payment provider (their mini-program identity), if linked. Providers without
+        accounts of their own (the sandbox) know the person by our id."""
         user = await repository.user(user_id)
         if user is None:
             raise NotFound(f"user {user_id} does not exist")
-        return {"wechatpay": user.wechat_openid, "alipay": user.alipay_user_id}.get(provider, f"user-{user_id}")
+        field = PAYER_FIELDS.get(provider)
+        return getattr(user, field) if field is not None else f"user-{user_id}"
 
     async def user_by_payer(self, provider: str, payer_id: str) -> int | None:
         """The person whose identity at ``provider`` is ``payer_id``, if any."""
-        field = {"wechatpay": "wechat_openid", "alipay": "alipay_user_id"}.get(provider)
-        if field is None:
-            raise InvalidInput(f"no payer identity at {provider!r}")
-        return await repository.user_id_where(**{field: payer_id})
+        return await repository.user_id_where(**{_payer_field(provider): payer_id})
 
     async def link_payer(self, user_id: int, provider: str, payer_id: str) -> None:
         """Remember the person's identity at a provider (set by the mini-program logins)."""
-        field = {"wechatpay": "wechat_openid", "alipay": "alipay_user_id"}.get(provider)
-        if field is None:
-            raise InvalidInput(f"no payer identity at {provider!r}")
-        await repository.update_user(user_id, **{field: payer_id})
+        await repository.update_user(user_id, **{_payer_field(provider): payer_id})
 
     async def _card_for_change(self, actor: Viewer, tag: str) -> IdTag:
         found = await repository.id_tag(tag)
@@ -375,6 +373,13 @@ class AccessService:
 
 def _grant_of(row: RoleGrant) -> Grant:
     return Grant(Role(row.role), row.operator_id, row.station_id, row.fleet_id)
+
+
+def _payer_field(provider: str) -> str:
+    field = PAYER_FIELDS.get(provider)
+    if field is None:
+        raise InvalidInput(f"no payer identity at {provider!r}")
+    return field
 
 
 def _card_owner(operator_id: int | None, fleet_id: int | None) -> str:
