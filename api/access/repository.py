@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.expressions import F, Q
 
-from api.models import ChargePoint, Fleet, IdTag, RoleGrant, Station, User, Vehicle
+from api.models import ChargePoint, DriverVehicle, Fleet, IdTag, RoleGrant, Station, User, Vehicle
 from api.models.enums import IdTagKind, IdTagStatus, Role
 
 
@@ -130,3 +130,15 @@ async def station_ids_of_operators(operator_ids: frozenset[int]) -> list[int]:
     if not operator_ids:
         return []
     return list(await Station.filter(operator_id__in=list(operator_ids)).values_list("id", flat=True))
+
+
+async def driver_vehicles(user_id: int) -> list[DriverVehicle]:
+    return await DriverVehicle.filter(user_id=user_id).order_by("id")
+
+
+async def create_driver_vehicle(user_id: int, plate: str | None, vin: str | None) -> DriverVehicle:
+    return await DriverVehicle.create(user_id=user_id, plate=plate, vin=vin)
+
+
+async def delete_driver_vehicle(user_id: int, vehicle_id: int) -> bool:
+    return await DriverVehicle.filter(user_id=user_id, id=vehicle_id).delete() > 0

@@ -13,13 +13,15 @@ from api.access.errors import AccountLocked, Forbidden, LoginFailed, Unauthentic
 from api.access.tokens import TokenCodec
 from api.core.clock import Clock, as_utc
 from api.core.errors import InvalidInput, NotFound
-from api.models import Fleet, IdTag, RoleGrant, User
+from api.core.vehicle_ids import is_vin, normalize_plate
+from api.models import DriverVehicle, Fleet, IdTag, RoleGrant, User
 from api.models.enums import IdTagKind, IdTagStatus, Role
 
 log = logging.getLogger(__name__)
 
 PAYER_FIELDS = {"wechatpay": "wechat_openid", "alipay": "alipay_user_id"}
 """Where a person's identity at each payment provider (their mini-program account) is kept."""
+MAX_DRIVER_VEHICLES = 10
 LOCK_AFTER_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 MAX_TAG_PAGE = 200
@@ -300,6 +302,36 @@ class AccessService:
     async def link_payer(self, user_id: int, provider: str, payer_id: str) -> None:
         """Remember the person's identity at a provider (set by the mini-program logins)."""
         await repository.update_user(user_id, **{_payer_field(provider): payer_id})
+
+    # -- a driver's own vehicles (declared in the mini-program) ---------------------------------------
+
+    async def driver_vehicles(self, viewer: Viewer | None) -> list[DriverVehicle]:
+        return await repository.driver_vehicles(require_viewer(viewer).user_id)
+
+    async def add_driver_vehicle(self, viewer: Viewer | None, plate: str | None, vin: str | None) -> DriverVehicle:
+        """List a vehicle (a plate, a VIN or both). It grants nothing: see ``DriverVehicle``."""
+        viewer = require_viewer(viewer)
+        plate = plate.strip() if plate else None
+        vin = vin.strip().upper() if vin else None
+        if not plate and not vin:
+            raise InvalidInput("give the number plate, the VIN or both")
+        if plate:
+            normalized = normalize_plate(plate)
+            if normalized is None:
+                raise InvalidInput(f"{plate!r} is not a number plate (e.g. 浙A12345, 浙AD12345)")
+            plate = normalized
+        if vin and not is_vin(vin):
+            raise InvalidInput(f"{vin!r} is not a VIN (17 characters, no I, O or Q)")
+        mine = await repository.driver_vehicles(viewer.user_id)
+        if any((plate and v.plate == plate) or (vin and v.vin == vin) for v in mine):
+            raise InvalidInput("this vehicle is already in your list")
+        if len(mine) >= MAX_DRIVER_VEHICLES:
+            raise InvalidInput(f"at most {MAX_DRIVER_VEHICLES} vehicles per person")
+        return await repository.create_driver_vehicle(viewer.user_id, plate, vin)
+
+    async def remove_driver_vehicle(self, viewer: Viewer | None, vehicle_id: int) -> None:
+        if not await repository.delete_driver_vehicle(require_viewer(viewer).user_id, vehicle_id):
+            raise NotFound(f"vehicle {vehicle_id} is not in your list")
 
     async def _card_for_change(self, actor: Viewer, tag: str) -> IdTag:
         found = await repository.id_tag(tag)

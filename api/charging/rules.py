@@ -1,8 +1,6 @@
-"""Pure rules of charging: DC phase derivation and vehicle identity. No I/O."""
+"""Pure rules of charging: DC phase derivation. No I/O."""
 
 from __future__ import annotations
-
-import re
 
 from api.models.enums import ChargingPhase, ConnectorStatus, ConnectorType
 
@@ -30,14 +28,6 @@ STATUS_PHASE = {
     ConnectorStatus.CHARGING: ChargingPhase.CHARGING,
     ConnectorStatus.FINISHING: ChargingPhase.ENDING,
 }
-
-# ISO 3779: 17 characters, digits and capitals except I, O and Q.
-VIN_PATTERN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
-
-
-def is_vin(value: str | None) -> bool:
-    return value is not None and VIN_PATTERN.fullmatch(value) is not None
-
 
 def is_dc(kind: ConnectorType) -> bool:
     return kind in DC_CONNECTORS

@@ -26,6 +26,7 @@ from api.core.bus import channels
 from api.core.clock import Clock, clamp_reported
 from api.core.db import Outbox, UnitOfWork
 from api.core.errors import InvalidInput
+from api.core.vehicle_ids import is_vin
 from api.models import ChargingSession, SessionPhaseChange, Vehicle
 from api.policy.dto import Credential, Verdict
 from api.policy.service import PolicyService
@@ -57,7 +58,7 @@ class ChargingService:
         a driver could not charge."""
         tag = await repository.id_tag(id_tag)
         if tag is None:
-            vehicle = await repository.vehicle_by_vin(id_tag) if rules.is_vin(id_tag) else None
+            vehicle = await repository.vehicle_by_vin(id_tag) if is_vin(id_tag) else None
             if vehicle is None:
                 return Authorization(AuthorizationStatus.INVALID, reason="unknown id tag")
             own = Authorization(AuthorizationStatus.ACCEPTED)
@@ -86,7 +87,7 @@ class ChargingService:
         return Authorization(status, own.expires_at, own.parent_tag, decision.reason)
 
     async def register_vehicle(self, vin: str, plate: str | None = None) -> Vehicle:
-        if not rules.is_vin(vin):
+        if not is_vin(vin):
             raise InvalidInput(f"{vin!r} is not a VIN (17 characters, no I, O or Q)")
         return await repository.create_vehicle(vin, plate)
 
@@ -105,7 +106,7 @@ class ChargingService:
                 return StartResult(existing.id, authorization, duplicate=True)
             for stale in await repository.active_on_connectors(cp.id, connector.id):
                 await self._close(stale, stale.meter_start_wh + stale.energy_wh, started_at, SUPERSEDED, None, outbox)
-            vin = request.id_tag if rules.is_vin(request.id_tag) else None
+            vin = request.id_tag if is_vin(request.id_tag) else None
             vehicle: Vehicle | None = await repository.ensure_vehicle(vin) if vin else None
             phase = rules.initial_phase(connector.kind)
             session = await repository.create_session(
@@ -206,7 +207,7 @@ class ChargingService:
             if session is None:
                 return None
             at = clamp_reported(report.at, self.clock.now())
-            if report.vin and rules.is_vin(report.vin) and session.vin != report.vin:
+            if report.vin and is_vin(report.vin) and session.vin != report.vin:
                 vehicle = await repository.ensure_vehicle(report.vin)
                 await repository.update_session(session.id, vin=report.vin, vehicle_id=vehicle.id)
             await self._advance(session, rules.phase_for_gbt_message(report.message), at, "data_transfer", outbox)

@@ -1,6 +1,6 @@
 """tortoise-orm models: tables only, no rules. One module per table family; all in one "models" app."""
 
-from api.models.access import IdTag, Vehicle
+from api.models.access import DriverVehicle, IdTag, Vehicle
 from api.models.audit import AuditEntry
 from api.models.charge_point import (
     ChargePoint,
@@ -53,4 +53,5 @@ __all__ = [
     "StationFile",
     "StationFileVersion",
     "Vehicle",
+    "DriverVehicle",
 ]

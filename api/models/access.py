@@ -20,6 +20,23 @@ class Vehicle(Model):
         table = "vehicle"
 
 
+class DriverVehicle(Model):
+    """A vehicle a driver lists in the mini-program (plate, VIN), for their own records and receipts.
+
+    A declaration, not a proof: it grants nothing. Only ``Vehicle`` (a car as piles report it, owned when the
+    platform says so) admits or shows sessions, so listing someone else's VIN reveals and opens nothing."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField("models.User", related_name="driver_vehicles")
+    user_id: int
+    plate = fields.CharField(max_length=10, null=True)
+    vin = fields.CharField(max_length=17, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "driver_vehicle"
+
+
 class IdTag(Model):
     id = fields.IntField(primary_key=True)
     tag = fields.CharField(max_length=20, unique=True)

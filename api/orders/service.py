@@ -182,6 +182,10 @@ class OrderService:
         """Plug in a payment provider (done when the app is composed; tests plug in ones that reach local fakes)."""
         self.providers[provider.name] = provider
 
+    def pay_methods(self) -> list[PayMethod]:
+        """The configured providers (in the order of ``PayMethod``), then the wallet."""
+        return [m for m in PayMethod if m in self.providers] + [PayMethod.WALLET]
+
     def _provider(self, method: PayMethod | str) -> PaymentProvider:
         provider = self.providers.get(str(method))
         if provider is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.charging.rules import advance, initial_phase, is_vin, phase_for_gbt_message, phase_for_status
+from api.charging.rules import advance, initial_phase, phase_for_gbt_message, phase_for_status
 from api.models.enums import ChargingPhase, ConnectorStatus, ConnectorType
 
 
@@ -24,10 +24,3 @@ def test_gbt_messages_and_statuses_map_to_phases():
     assert initial_phase(ConnectorType.GBT_DC) == ChargingPhase.HANDSHAKE
     assert initial_phase(ConnectorType.GBT_AC) == ChargingPhase.CHARGING
 
-
-def test_vin_shape():
-    assert is_vin("LFV2A21K6M3000001")
-    assert not is_vin("LFV2A21K6M300000")  # 16 characters
-    assert not is_vin("LFV2A21K6M300000I")  # I is not used in VINs
-    assert not is_vin("lfv2a21k6m3000001")
-    assert not is_vin(None)

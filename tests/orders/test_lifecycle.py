@@ -188,3 +188,13 @@ async def test_starts_that_cannot_work_are_refused_with_a_clear_error(server):
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     for p in (poor, no_prices):
         await p.pile.close()
+
+
+async def test_pay_methods_are_what_the_platform_configured_then_the_wallet(server):
+    # the test node enables the sandbox only (the embedded default); no login is needed to ask
+    assert (await data(server.base_url, "{ payMethods }"))["payMethods"] == ["SANDBOX", "WALLET"]
+    server.services.orders.providers["wechatpay"] = server.services.orders.providers["sandbox"]
+    try:
+        assert (await data(server.base_url, "{ payMethods }"))["payMethods"] == ["WECHATPAY", "SANDBOX", "WALLET"]
+    finally:
+        del server.services.orders.providers["wechatpay"]

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.access.dto import Grant as GrantDto
-from api.graphql.access.types import Fleet, Grant, GrantInput, IdTag, LoginResult, Me, StaffUser
+from api.graphql.access.types import DriverVehicle, Fleet, Grant, GrantInput, IdTag, LoginResult, Me, StaffUser
 from api.graphql.context import Info
 from api.graphql.enums import IdTagKind
 from api.graphql.errors import maps_domain_errors, parse_int_id
@@ -43,6 +43,20 @@ class AccessMutations:
     async def login_with_alipay(self, info: Info, auth_code: str) -> LoginResult:
         token = await info.context.services.logins.with_alipay(auth_code, await info.context.viewer())
         return LoginResult(token=token.token, expires_in_s=token.expires_in_s, me=Me.of(token.viewer))
+
+    @strawberry.mutation(description="A driver lists a vehicle: a number plate, a VIN or both (at most 10).")
+    @maps_domain_errors
+    async def add_vehicle(self, info: Info, plate: str | None = None, vin: str | None = None) -> DriverVehicle:
+        row = await info.context.services.access.add_driver_vehicle(await info.context.viewer(), plate, vin)
+        return DriverVehicle.of(row)
+
+    @strawberry.mutation(description="A driver removes a vehicle from their list.")
+    @maps_domain_errors
+    async def remove_vehicle(self, info: Info, id: strawberry.ID) -> bool:
+        await info.context.services.access.remove_driver_vehicle(
+            await info.context.viewer(), parse_int_id(id, "vehicle")
+        )
+        return True
 
     @strawberry.mutation(description="Change one's own password; every token issued before stops working.")
     @maps_domain_errors

@@ -9,6 +9,8 @@ import strawberry
 from api.access.dto import Grant as GrantDto
 from api.access.dto import Viewer
 from api.graphql.enums import IdTagKind, IdTagStatus, Role
+from api.graphql.context import Info
+from api.models import DriverVehicle as DriverVehicleModel
 from api.models import Fleet as FleetModel
 from api.models import IdTag as IdTagModel
 
@@ -32,11 +34,28 @@ class Grant:
         )
 
 
+@strawberry.type(description="A vehicle a driver listed (plate, VIN). A declaration: it admits and shows nothing.")
+class DriverVehicle:
+    id: strawberry.ID
+    plate: str | None = strawberry.field(description="Normalized, e.g. 浙AD12345.")
+    vin: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: DriverVehicleModel) -> DriverVehicle:
+        return cls(id=strawberry.ID(str(row.id)), plate=row.plate, vin=row.vin, created_at=row.created_at)
+
+
 @strawberry.type(description="The person this request acts as.")
 class Me:
     id: strawberry.ID
     name: str
     grants: list[Grant]
+
+    @strawberry.field(description="The vehicles this person listed, oldest first.")
+    async def vehicles(self, info: Info) -> list[DriverVehicle]:
+        rows = await info.context.services.access.driver_vehicles(await info.context.viewer())
+        return [DriverVehicle.of(r) for r in rows]
 
     @classmethod
     def of(cls, viewer: Viewer) -> Me:

@@ -238,6 +238,12 @@ class OrderQueries:
         )
         return [_order(r) for r in rows]
 
+    @strawberry.field(description="How a driver can pay here: the providers this platform has configured, then "
+                      "WALLET. A mini-program offers its own app's provider when listed (SANDBOX in the demo). "
+                      "No login needed.")
+    def pay_methods(self, info: Info) -> list[PayMethod]:
+        return info.context.services.orders.pay_methods()
+
     @strawberry.field(description="The viewer's wallet: balance, held caps and the latest movements.")
     @maps_domain_errors
     async def wallet(self, info: Info, first: int = 20) -> Wallet:
