@@ -25,8 +25,13 @@ async def ensure_vehicle(vin: str) -> Vehicle:
     return found
 
 
-async def create_vehicle(vin: str, plate: str | None) -> Vehicle:
-    return await Vehicle.create(vin=vin, plate=plate)
+async def enroll_vehicle(vin: str, plate: str | None) -> Vehicle:
+    """Enroll for VIN charging: the car may have been seen (recorded, not enrolled) before."""
+    vehicle, created = await Vehicle.get_or_create(vin=vin, defaults={"plate": plate, "vin_charging": True})
+    if not created:
+        await Vehicle.filter(id=vehicle.id).update(vin_charging=True, plate=plate or vehicle.plate)
+        await vehicle.refresh_from_db()
+    return vehicle
 
 
 async def session(session_id: int) -> ChargingSession | None:

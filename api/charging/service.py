@@ -59,7 +59,7 @@ class ChargingService:
         tag = await repository.id_tag(id_tag)
         if tag is None:
             vehicle = await repository.vehicle_by_vin(id_tag) if is_vin(id_tag) else None
-            if vehicle is None:
+            if vehicle is None or not vehicle.vin_charging:
                 return Authorization(AuthorizationStatus.INVALID, reason="unknown id tag")
             own = Authorization(AuthorizationStatus.ACCEPTED)
             who = Credential(id_tag, vehicle.owner_id, None)
@@ -87,9 +87,10 @@ class ChargingService:
         return Authorization(status, own.expires_at, own.parent_tag, decision.reason)
 
     async def register_vehicle(self, vin: str, plate: str | None = None) -> Vehicle:
+        """Enroll a car for VIN charging (即插即充): its VIN is then accepted like a card."""
         if not is_vin(vin):
             raise InvalidInput(f"{vin!r} is not a VIN (17 characters, no I, O or Q)")
-        return await repository.create_vehicle(vin, plate)
+        return await repository.enroll_vehicle(vin, plate)
 
     # -- transaction lifecycle -----------------------------------------------------------------------
 

@@ -14,6 +14,9 @@ class Vehicle(Model):
         "models.User", related_name="vehicles", null=True, on_delete=fields.SET_NULL
     )
     owner_id: int | None
+    vin_charging = fields.BooleanField(default=False)
+    """Enrolled by the platform: its VIN alone starts charging (即插即充). A car merely seen (its VIN reported by a
+    pile) is recorded but not enrolled, or every car that once plugged in would charge for free."""
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

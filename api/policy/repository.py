@@ -102,7 +102,9 @@ async def cards_for(listed: list[Rule]) -> list[Card]:
         for t in await IdTag.filter(reach)
     ]
     known = {c.id_tag for c in cards}
-    vehicles = await Vehicle.filter(Q(vin__in=list(tags)) | Q(owner_id__in=list(users))).exclude(vin=None)
+    vehicles = await Vehicle.filter(Q(vin__in=list(tags)) | Q(owner_id__in=list(users)), vin_charging=True).exclude(
+        vin=None
+    )
     cards += [Card(v.vin, "Accepted", None, None, v.owner_id, None) for v in vehicles if v.vin not in known]
     return cards
 

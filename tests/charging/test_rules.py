@@ -1,4 +1,4 @@
-"""Charging rules: DC phases only move forward; VIN recognition."""
+"""Charging rules: DC phases only move forward."""
 
 from __future__ import annotations
 

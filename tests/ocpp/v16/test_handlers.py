@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from api.models import ChargePointEvent, MeterSample, SessionPhaseChange
+from api.models import ChargePointEvent, ChargingSession, MeterSample, SessionPhaseChange
 from api.models.enums import ChargingPhase, ConnectorStatus, ConnectorType, SessionStatus
 from tests.support.cp_client import StrictChargePoint, now
 
@@ -118,6 +118,29 @@ async def test_unknown_and_blocked_tags(server):
     # then
     assert unknown["idTagInfo"]["status"] == "Invalid"
     assert unknown_vin["idTagInfo"]["status"] == "Invalid"
+    await client.close()
+
+
+async def test_a_vin_seen_once_is_not_thereby_enrolled_for_vin_charging(server):
+    # given: a pile that started an unknown car anyway (offline, or it lets everyone charge) and a car whose
+    # BMS reported its VIN during a card session
+    cp = await server.builders.charge_point()
+    client = await StrictChargePoint.connect(server.ocpp_url(cp.id))
+    await client.boot()
+    stranger, reported = "LZZZZZZZZZZZZZZZ8", "LZZZZZZZZZZZZZZZ7"
+    started = await client.start(1, stranger, meter_start=0)
+    await client.stop(started["transactionId"], meter_stop=1_000)
+    tx = (await client.start(2, await server.builders.id_tag(), meter_start=0))["transactionId"]
+    brm = await client.call("DataTransfer", {"vendorId": "ChargeOps", "messageId": "BRM",
+                                             "data": json.dumps({"transactionId": tx, "vin": reported})})
+    assert brm["status"] == "Accepted"
+    await client.stop(tx, meter_stop=1_000)
+
+    # then: the sessions keep their VINs, but neither car may now start charging by its VIN alone
+    assert started["idTagInfo"]["status"] == "Invalid"
+    for vin in (stranger, reported):
+        assert (await client.call("Authorize", {"idTag": vin}))["idTagInfo"]["status"] == "Invalid"
+    assert (await ChargingSession.get(id=tx)).vin == reported
     await client.close()
 
 
