@@ -6,6 +6,7 @@ Every knob of a running node lives here; nothing else in ``api`` reads the envir
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,27 @@ def _bool(name: str, raw: str) -> bool:
     if word in FALSE_WORDS:
         return False
     raise SettingsError(f"{PREFIX}{name}={raw!r} is not a boolean (use 1/0, true/false)")
+
+
+VERIFY_FILE_NAME = re.compile(r"[A-Za-z0-9_-]+\.txt")
+VERIFY_FILE_CONTENT = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
+"""Printable ASCII without spaces or commas (the list's separator): what the consoles hand out."""
+
+
+def _verify_files(raw: str) -> tuple[tuple[str, str], ...]:
+    """``name1.txt=content1,name2.txt=content2`` as (name, content) pairs, names checked strictly."""
+    files: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, content = item.partition("=")
+        if not sep or not VERIFY_FILE_NAME.fullmatch(name) or not VERIFY_FILE_CONTENT.fullmatch(content):
+            raise SettingsError(
+                f"{PREFIX}QR_VERIFY_FILES: {item!r} is not <name>.txt=<content> "
+                "(name of letters, digits, _ and -; content of printable ASCII without spaces or commas)"
+            )
+        if name in files:
+            raise SettingsError(f"{PREFIX}QR_VERIFY_FILES names {name} twice")
+        files[name] = content
+    return tuple(files.items())
 
 
 def _int(name: str, raw: str, minimum: int) -> int:
@@ -104,6 +126,9 @@ class Settings:
     """The merchant's 2088… partner id (notifications must name it)."""
     alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
     alipay_max_share_bp: int = 3000
+    qr_verify_files: tuple[tuple[str, str], ...] = ()
+    """Domain verification files of WeChat's and Alipay's QR-code rules, as (``name.txt``, content): each is
+    served as text at ``/{name}`` and ``/q/{name}``."""
     order_payment_window_s: int = 900
     """How long a driver has to pay before an order is closed."""
     order_start_timeout_s: int = 120
@@ -137,6 +162,8 @@ class Settings:
         ):
             if (raw := env.get(PREFIX + name)) is not None:
                 values[name.lower()] = raw.strip()
+        if (raw := env.get(PREFIX + "QR_VERIFY_FILES")) is not None:
+            values["qr_verify_files"] = _verify_files(raw)
         for name, minimum in (
             ("TOKEN_TTL_S", 60),
             ("FILES_MAX_BYTES", 1024),

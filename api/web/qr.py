@@ -9,6 +9,9 @@ links to both mini-programs. An unknown code is a zh-CN 404 page.
 ``GET /q/{code}.png`` and ``.svg``: the QR image of the connector's URL (only for codes that exist).
 ``GET /stations/{id}/qr-sheet``: an A4 page with one labelled code per connector, for someone who may read
 the station's pile details (``Authorization: Bearer <token>``); codes are made for connectors that had none.
+``GET /{name}.txt`` and ``GET /q/{name}.txt``: the domain verification files of the QR-code rules
+(``CHARGEOPS_QR_VERIFY_FILES``); WeChat looks in the rule's last directory (``/q/``) or the root, Alipay at
+the root. Only the configured names are routes, so any other name is the usual 404 and no path reaches a disk.
 
 Every value that comes from data is HTML-escaped by :func:`render`.
 """
@@ -16,13 +19,14 @@ Every value that comes from data is HTML-escaped by :func:`render`.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from api.access.dto import Permission
@@ -34,6 +38,7 @@ from api.qr.dto import ConnectorEntry
 from api.qr.errors import UnknownCode
 from api.qr.rules import ClientKind
 from api.qr.service import QrService
+from api.settings import VERIFY_FILE_NAME
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -173,8 +178,30 @@ def qr_routes(services: Services) -> list[Route]:
         )
 
     return [
+        *verify_file_routes(settings.qr_verify_files),
         Route("/q/{code:str}.png", png, methods=["GET"]),
         Route("/q/{code:str}.svg", svg, methods=["GET"]),
         Route("/q/{code:str}", entry, methods=["GET"]),
         Route("/stations/{station_id:int}/qr-sheet", sheet, methods=["GET"]),
+    ]
+
+
+def verify_file_routes(files: tuple[tuple[str, str], ...]) -> list[Route]:
+    """``/{name}`` and ``/q/{name}`` for each (name, content)."""
+    bad = [name for name, _ in files if not VERIFY_FILE_NAME.fullmatch(name)]
+    if bad:  # Settings.from_env refuses these; a Settings built in code is checked here
+        raise ValueError(f"verification file names must match {VERIFY_FILE_NAME.pattern}: {bad}")
+
+    def serve(content: str) -> Callable[[Request], Awaitable[Response]]:
+        async def verify_file(request: Request) -> Response:
+            return PlainTextResponse(
+                content, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+            )
+
+        return verify_file
+
+    return [
+        Route(path, serve(content), methods=["GET"])
+        for name, content in files
+        for path in (f"/{name}", f"/q/{name}")
     ]
