@@ -18,7 +18,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.cluster.node import ClusterNode
 from api.container import Services, build_services
+from api.core.redis_bus import RedisBus
 from api.core.db import open_database
 from api.demo import seed_demo
 from api.graphql.context import Context
@@ -44,7 +46,14 @@ def create_app(
     """Build the app; ``demo_piles > 0`` seeds the demo (with that many piles) into an empty database."""
     services = services or build_services(settings)
     ocpp_server = OcppServer(services)
-    services.commands.use(LocalGateway(ocpp_server.registry))
+    local = LocalGateway(ocpp_server.registry)
+    # several nodes share the database through a Redis bus; one node alone reaches its piles directly
+    cluster = (
+        ClusterNode(services, services.bus, local, liveness_ttl_s=settings.node_liveness_s)
+        if isinstance(services.bus, RedisBus)
+        else None
+    )
+    services.commands.use(cluster or local)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -53,19 +62,27 @@ def create_app(
         database = await open_database(settings.database_url)
         worker: asyncio.Task[None] | None = None
         try:
-            await services.charge_points.mark_all_offline()
+            if cluster is None:
+                await services.charge_points.mark_all_offline()
+            else:  # other nodes hold their piles; a dead node's are freed by the sweep
+                await cluster.start()
             ensure_bucket = getattr(services.storage, "ensure_bucket", None)
             if ensure_bucket is not None:  # S3-compatible storage: create the bucket on first start
                 await ensure_bucket()
             if demo_piles and await seed_demo(services, demo_piles):
                 log.info("seeded the demo: 3 stations, %d piles", demo_piles)
-            worker = asyncio.create_task(services.orders.run_forever(), name="order worker")
+            worker = asyncio.create_task(
+                services.orders.run_forever() if cluster is None else cluster.lead("orders", services.orders.run_forever),
+                name="order worker",
+            )
             yield
         finally:
             if worker is not None:
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
             await ocpp_server.close_all()
+            if cluster is not None:
+                await cluster.stop()
             await services.station_access.drain()
             await services.bus.close()
             await services.storage.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from api.commands.operations import OperationsService
 from api.commands.service import CommandService
 from api.commands.station_access import StationAccessService
 from api.core.bus import EventBus, InProcessBus
+from api.core.redis_bus import RedisBus
 from api.core.clock import Clock, SystemClock
 from api.core.db import UnitOfWork
 from api.files.service import FileService
@@ -125,10 +128,16 @@ def build_services(
 ) -> Services:
     """Every service, once. ``providers`` replaces the ones the settings enable (tests use local fakes)."""
     clock = clock or SystemClock()
-    bus = bus or InProcessBus(settings.bus_queue_size)
+    bus = bus or (
+        RedisBus(settings.redis_url, settings.bus_queue_size, settings.redis_prefix)
+        if settings.redis_url
+        else InProcessBus(settings.bus_queue_size)
+    )
     uow = UnitOfWork(bus)
+    node = settings.node_name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     charge_points = ChargePointService(
-        uow, clock, auto_register=settings.ocpp_auto_register, heartbeat_interval_s=settings.ocpp_heartbeat_interval_s
+        uow, clock, auto_register=settings.ocpp_auto_register, heartbeat_interval_s=settings.ocpp_heartbeat_interval_s,
+        node=node,
     )
     secret_key = settings.secret_key
     if not secret_key:

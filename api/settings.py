@@ -75,6 +75,15 @@ class Settings:
     """How long a command waits for a pile's answer."""
     bus_queue_size: int = 1000
     """Events a subscriber may have pending before it is dropped."""
+    redis_url: str = ""
+    """Redis for the event bus between nodes (``redis://host:6379/0``); empty: one node, in-process bus."""
+    node_name: str = ""
+    """This node's name among several (in logs, Redis and on the piles it holds); empty: host, pid and a random
+    suffix, so a restarted node never takes its predecessor's place."""
+    node_liveness_s: int = 15
+    """How long a silent node counts as alive (several nodes): a dead node's piles are freed after this."""
+    redis_prefix: str = "chargeops:"
+    """Prefix of this deployment's Redis channels and keys (deployments sharing a Redis need different ones)."""
     secret_key: str = ""
     """Signs access tokens (JWT) and file URLs; every node of a deployment needs the same one.
     Empty means a random key per process (fine for one node: tokens and links die with it)."""
@@ -154,7 +163,7 @@ class Settings:
         if (raw := env.get(PREFIX + "OCPP_AUTO_REGISTER")) is not None:
             values["ocpp_auto_register"] = _bool("OCPP_AUTO_REGISTER", raw)
         for name in (
-            "SECRET_KEY", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
+            "SECRET_KEY", "NODE_NAME", "REDIS_URL", "REDIS_PREFIX", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
             "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "PAY_PROVIDERS", "WECHAT_MCHID", "WECHAT_APPID",
             "WECHAT_SERIAL_NO", "WECHAT_PRIVATE_KEY_FILE", "WECHAT_PUBLIC_KEY_FILE", "WECHAT_PUBLIC_KEY_ID",
             "WECHAT_APIV3_KEY", "WECHAT_BASE_URL", "WECHAT_APP_SECRET", "WECHAT_API_BASE_URL", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY_FILE",
@@ -172,6 +181,7 @@ class Settings:
             ("OCPP_MAX_FRAME_BYTES", 1024),
             ("OCPP_RESPONSE_TIMEOUT_S", 1),
             ("BUS_QUEUE_SIZE", 10),
+            ("NODE_LIVENESS_S", 2),
             ("WECHAT_MAX_SHARE_BP", 0),
             ("ALIPAY_MAX_SHARE_BP", 0),
             ("ORDER_PAYMENT_WINDOW_S", 60),
@@ -184,6 +194,8 @@ class Settings:
         settings = replace(base, **values)  # type: ignore[arg-type]
         if not settings.database_url.startswith(("sqlite://", "mysql://")):
             raise SettingsError(f"{PREFIX}DATABASE_URL must start with sqlite:// or mysql://")
+        if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
         if settings.files_backend not in ("local", "s3"):
             raise SettingsError(f"{PREFIX}FILES_BACKEND must be local or s3")
         if settings.files_backend == "s3" and not settings.s3_bucket:

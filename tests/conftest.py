@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -110,6 +111,8 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
     settings = Settings(
         database_url=database_url, ocpp_response_timeout_s=5,
         files_dir=str(tmp_path_factory.mktemp("files")), secret_key="test-secret-" + "x" * 32,
+        # CHARGEOPS_TEST_REDIS_BUS: the whole suite's events cross a real Redis, as between nodes
+        redis_url=os.environ.get("CHARGEOPS_TEST_REDIS_BUS", ""), redis_prefix=f"test-{uuid.uuid4().hex[:12]}:",
     )
     try:
         # orders: quick queries, start timeouts and retries; no minute's wait before sharing (the fakes'

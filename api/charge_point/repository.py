@@ -39,6 +39,28 @@ async def mark_all_offline() -> int:
     return await ChargePoint.filter(online=True).update(online=False)
 
 
+async def mark_offline_if_held_by(charge_point_id: str, node: str, **values: Any) -> bool:
+    """Offline only while ``node`` still holds it: a late close on an old node must not undo a newer link."""
+    return await ChargePoint.filter(id=charge_point_id, node=node).update(online=False, **values) > 0
+
+
+async def online_nodes() -> list[str]:
+    return list(await ChargePoint.filter(online=True).distinct().values_list("node", flat=True))
+
+
+async def mark_offline_held_by(nodes: list[str]) -> list[tuple[str, int | None]]:
+    """Mark the piles of these (dead) nodes offline; returns (pile, station) of each."""
+    rows = await ChargePoint.filter(online=True, node__in=nodes).values_list("id", "station_id")
+    if rows:
+        await ChargePoint.filter(online=True, node__in=nodes).update(online=False)
+    return [(cp, station) for cp, station in rows]
+
+
+async def holder(charge_point_id: str) -> str | None:
+    found = await ChargePoint.filter(id=charge_point_id, online=True).values_list("node", flat=True)
+    return found[0] if found else None
+
+
 async def connector(charge_point_id: str, connector_no: int) -> Connector | None:
     return await Connector.get_or_none(charge_point_id=charge_point_id, connector_no=connector_no)
 

@@ -27,11 +27,15 @@ log = logging.getLogger(__name__)
 
 
 class ChargePointService:
-    def __init__(self, uow: UnitOfWork, clock: Clock, *, auto_register: bool, heartbeat_interval_s: int) -> None:
+    def __init__(
+        self, uow: UnitOfWork, clock: Clock, *, auto_register: bool, heartbeat_interval_s: int, node: str = ""
+    ) -> None:
         self.uow = uow
         self.clock = clock
         self.auto_register = auto_register
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.node = node
+        """This node's name: recorded on the piles it holds."""
 
     async def admit(self, charge_point_id: str) -> Admission:
         """Decide at the WebSocket handshake whether this identity may connect (DESIGN §4)."""
@@ -50,7 +54,7 @@ class ChargePointService:
         now = self.clock.now()
         async with self.uow.begin() as outbox:
             await repository.update(
-                charge_point_id, online=True, protocol=protocol, connected_at=now, last_seen_at=now
+                charge_point_id, online=True, node=self.node, protocol=protocol, connected_at=now, last_seen_at=now
             )
             cp = await self._require(charge_point_id)
             outbox.publish(
@@ -61,7 +65,8 @@ class ChargePointService:
     async def disconnected(self, charge_point_id: str) -> None:
         now = self.clock.now()
         async with self.uow.begin() as outbox:
-            await repository.update(charge_point_id, online=False, last_seen_at=now)
+            if not await repository.mark_offline_if_held_by(charge_point_id, self.node, last_seen_at=now):
+                return  # it reconnected to another node meanwhile
             cp = await repository.get(charge_point_id)
             if cp is not None:
                 outbox.publish(
@@ -70,8 +75,27 @@ class ChargePointService:
                 )
 
     async def mark_all_offline(self) -> int:
-        """At start-up no pile is connected to this node yet."""
+        """At start-up of the only node no pile is connected yet."""
         return await repository.mark_all_offline()
+
+    async def holder(self, charge_point_id: str) -> str | None:
+        """The node holding the pile's socket, if it is online."""
+        return await repository.holder(charge_point_id)
+
+    async def nodes_holding_piles(self) -> list[str]:
+        return await repository.online_nodes()
+
+    async def release_dead_nodes(self, nodes: list[str]) -> int:
+        """Piles held by nodes that stopped (their liveness expired) are offline, with an event each."""
+        now = self.clock.now()
+        async with self.uow.begin() as outbox:
+            released = await repository.mark_offline_held_by(nodes)
+            for charge_point_id, station_id in released:
+                outbox.publish(
+                    channels.charge_point(charge_point_id),
+                    ChargePointConnectionChanged(charge_point_id, station_id, False, now),
+                )
+        return len(released)
 
     async def boot(self, charge_point_id: str, info: BootInfo) -> BootResult:
         now = self.clock.now()

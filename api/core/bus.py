@@ -48,6 +48,16 @@ class channels:
         return f"order:{order_id}"
 
     @staticmethod
+    def node_commands(node: str) -> str:
+        """Commands for the piles a node holds, sent by other nodes."""
+        return f"node:{node}:commands"
+
+    @staticmethod
+    def node_replies(node: str) -> str:
+        """Answers to the commands a node sent to other nodes."""
+        return f"node:{node}:replies"
+
+    @staticmethod
     def sessions() -> str:
         """Every session's lifecycle (start, phase, end), for operator dashboards."""
         return "sessions"
@@ -75,10 +85,14 @@ class _Subscriber:
         if self.dropped:
             return
         if self.queue.qsize() >= self.queue_size:
-            self.dropped = True
-            self.queue.put_nowait(_DROPPED)  # the one spare slot
+            self.drop()
             return
         self.queue.put_nowait(item)
+
+    def drop(self) -> None:
+        if not self.dropped:
+            self.dropped = True
+            self.queue.put_nowait(_DROPPED)  # fits: offer() keeps the spare slot free until a drop
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         while True:
@@ -119,6 +133,12 @@ class InProcessBus:
                     members.discard(subscriber)
                     if not members:
                         del self._subscribers[name]
+
+    def drop_all(self) -> None:
+        """Drop every subscriber (where the events came from broke): each iterator raises ``SubscriberDropped``."""
+        for members in self._subscribers.values():
+            for subscriber in members:
+                subscriber.drop()
 
     async def close(self) -> None:
         for members in self._subscribers.values():

@@ -27,6 +27,8 @@ class ChargePoint(Model):
     meter_type = fields.CharField(max_length=32, default="")
     meter_serial_number = fields.CharField(max_length=32, default="")
     online = fields.BooleanField(default=False)
+    node = fields.CharField(max_length=64, default="")
+    """The node holding the pile's socket while online (several nodes share one database)."""
     last_seen_at = fields.DatetimeField(null=True)
     connected_at = fields.DatetimeField(null=True)
     booted_at = fields.DatetimeField(null=True)
