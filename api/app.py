@@ -2,7 +2,7 @@
 
 Routes: ``/graphql`` (HTTP and graphql-transport-ws), ``/graphiql/static`` (GraphiQL, served offline),
 ``/ocpp/{chargePointId}`` (OCPP-J WebSocket), ``/pay/notify/{provider}`` (payment notifications),
-``/sandbox/pay/{out_trade_no}`` (the sandbox's pay button), ``/healthz``. The order worker (payments,
+``/sandbox/pay/{out_trade_no}`` (the sandbox's pay button), ``/healthz``, ``/readyz``, ``/metrics``. The order worker (payments,
 starts, caps, settlement) runs for the app's lifetime.
 """
 
@@ -14,14 +14,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.cluster.node import ClusterNode
 from api.container import Services, build_services
 from api.core.redis_bus import RedisBus
-from api.core.db import open_database
+from api.core import metrics
+from api.core.db import open_database, ping_database
+from api.core.logs import RequestContext
 from api.demo import seed_demo
 from api.graphql.context import Context
 from api.graphql.schema import schema
@@ -46,6 +50,7 @@ def create_app(
     """Build the app; ``demo_piles > 0`` seeds the demo (with that many piles) into an empty database."""
     services = services or build_services(settings)
     ocpp_server = OcppServer(services)
+    readiness = {"up": False}
     local = LocalGateway(ocpp_server.registry)
     # several nodes share the database through a Redis bus; one node alone reaches its piles directly
     cluster = (
@@ -71,12 +76,14 @@ def create_app(
                 await ensure_bucket()
             if demo_piles and await seed_demo(services, demo_piles):
                 log.info("seeded the demo: 3 stations, %d piles", demo_piles)
+            readiness["up"] = True
             worker = asyncio.create_task(
                 services.orders.run_forever() if cluster is None else cluster.lead("orders", services.orders.run_forever),
                 name="order worker",
             )
             yield
         finally:
+            readiness["up"] = False
             if worker is not None:
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
@@ -94,18 +101,42 @@ def create_app(
         return Context(services=services, request=connection)
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "piles_connected": len(ocpp_server.registry)})
+        """Alive: the process answers (a load balancer's liveness probe)."""
+        return JSONResponse({"status": "ok", "node": services.charge_points.node,
+                             "piles_connected": len(ocpp_server.registry)})
+
+    async def ready(request: Request) -> JSONResponse:
+        """Ready for traffic: started, not shutting down, its database and Redis answer."""
+        problems = [] if readiness["up"] else ["starting or shutting down"]
+        try:
+            await asyncio.wait_for(ping_database(), 2)
+        except Exception as error:
+            problems.append(f"database: {error or type(error).__name__}")
+        if cluster is not None:
+            try:
+                await asyncio.wait_for(cluster.bus.redis.ping(), 2)
+            except Exception as error:
+                problems.append(f"redis: {error or type(error).__name__}")
+        body = {"status": "ready" if not problems else "unavailable", "node": services.charge_points.node}
+        return JSONResponse({**body, "problems": problems} if problems else body, status_code=503 if problems else 200)
+
+    async def prometheus(request: Request) -> Response:
+        metrics.piles_connected.set(len(ocpp_server.registry))
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app = Starlette(
         routes=[
             *graphql_routes(schema, context, max_upload_bytes=settings.files_max_bytes),
             WebSocketRoute("/ocpp/{charge_point_id:str}", ocpp_server.endpoint),
             Route("/healthz", health),
+            Route("/readyz", ready),
+            Route("/metrics", prometheus),
             *file_routes(services),
             *pay_routes(services),
             *qr_routes(services),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestContext)],
     )
     app.state.services = services
     app.state.ocpp = ocpp_server

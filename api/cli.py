@@ -1,4 +1,4 @@
-"""The ``chargeops`` command line: serve, simulate, qr, export-schema."""
+"""The ``chargeops`` command line: serve, migrate, simulate, qr, export-schema."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"chargeops: {error}", file=sys.stderr)
         return 2
-    logging.getLogger().setLevel(args.log_level.upper())
+    from api.core.logs import configure
+
+    configure(args.log_level, settings.log_format)
     if args.log_level != "debug":  # one line per OCPP frame is for debugging only
         logging.getLogger("api.ocpp.traffic").setLevel(logging.WARNING)
     from api.demo import DEMO_LOGINS, DEMO_PASSWORD
@@ -46,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
         ws="websockets-sansio",
         ws_max_size=max(settings.ocpp_max_frame_bytes, 1 << 20),
         log_level=args.log_level,
+        log_config=None,  # our handler (api.core.logs) writes every line, with the pile and request
         lifespan="on",
     )
     return 0
@@ -61,6 +64,27 @@ def _export_schema(args: argparse.Namespace) -> int:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Bring the database's schema up to date (nodes also do it when they start)."""
+    import asyncio
+
+    from api.core.db import DatabaseNotMigrated, migrate_database
+    from api.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"chargeops: {error}", file=sys.stderr)
+        return 2
+    try:
+        applied = asyncio.run(migrate_database(settings.database_url, args.target))
+    except DatabaseNotMigrated as error:
+        print(f"chargeops: {error}", file=sys.stderr)
+        return 1
+    print(f"applied {', '.join(applied)}" if applied else "the schema is up to date")
     return 0
 
 
@@ -114,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo-piles", type=int, default=6, help="how many demo piles --demo seeds (default 6)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply the database migrations not applied yet")
+    migrate.add_argument("--target", default=None, help="stop at this migration (e.g. 0001_initial); may go back")
+    migrate.set_defaults(func=_migrate)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="file to write, or - for stdout")

@@ -184,6 +184,19 @@ def build_services(
         logins.use(wechat=wechat_login)
         closers.append(wechat_login.aclose)
     alipay_login = getattr(providers.get("alipay"), "client", None)
+    if alipay_login is None and settings.alipay_app_id and settings.alipay_private_key_file \
+            and settings.alipay_public_key_file:
+        # login only (Alipay payments not enabled): the same signed client, for alipay.system.oauth.token
+        from api.payments.providers.alipay import AlipayClient, AlipayConfig
+
+        alipay_login = AlipayClient(AlipayConfig(
+            app_id=settings.alipay_app_id,
+            app_private_key_pem=Path(settings.alipay_private_key_file).read_text(),
+            alipay_public_key_pem=Path(settings.alipay_public_key_file).read_text(),
+            seller_id=settings.alipay_seller_id, gateway_url=settings.alipay_gateway_url,
+            notify_url=f"{settings.public_url}/pay/notify/alipay",
+        ), clock)
+        closers.append(alipay_login.aclose)
     if alipay_login is not None:
         logins.use(alipay=alipay_login)
     return Services(

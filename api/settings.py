@@ -77,6 +77,8 @@ class Settings:
     """Events a subscriber may have pending before it is dropped."""
     redis_url: str = ""
     """Redis for the event bus between nodes (``redis://host:6379/0``); empty: one node, in-process bus."""
+    log_format: str = "text"
+    """``text`` (one readable line) or ``json`` (one object per line, for log collectors)."""
     node_name: str = ""
     """This node's name among several (in logs, Redis and on the piles it holds); empty: host, pid and a random
     suffix, so a restarted node never takes its predecessor's place."""
@@ -163,7 +165,7 @@ class Settings:
         if (raw := env.get(PREFIX + "OCPP_AUTO_REGISTER")) is not None:
             values["ocpp_auto_register"] = _bool("OCPP_AUTO_REGISTER", raw)
         for name in (
-            "SECRET_KEY", "NODE_NAME", "REDIS_URL", "REDIS_PREFIX", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
+            "SECRET_KEY", "LOG_FORMAT", "NODE_NAME", "REDIS_URL", "REDIS_PREFIX", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
             "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "PAY_PROVIDERS", "WECHAT_MCHID", "WECHAT_APPID",
             "WECHAT_SERIAL_NO", "WECHAT_PRIVATE_KEY_FILE", "WECHAT_PUBLIC_KEY_FILE", "WECHAT_PUBLIC_KEY_ID",
             "WECHAT_APIV3_KEY", "WECHAT_BASE_URL", "WECHAT_APP_SECRET", "WECHAT_API_BASE_URL", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY_FILE",
@@ -194,6 +196,8 @@ class Settings:
         settings = replace(base, **values)  # type: ignore[arg-type]
         if not settings.database_url.startswith(("sqlite://", "mysql://")):
             raise SettingsError(f"{PREFIX}DATABASE_URL must start with sqlite:// or mysql://")
+        if settings.log_format not in ("text", "json"):
+            raise SettingsError(f"{PREFIX}LOG_FORMAT must be text or json")
         if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
         if settings.files_backend not in ("local", "s3"):

@@ -24,6 +24,7 @@ from api.commands.dto import (
     UnlockConnector,
     UpdateFirmware,
 )
+from api.core import metrics
 from api.core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class CommandService:
         """Send ``command`` and return what the pile answered; bad arguments raise InvalidInput, nothing else does."""
         _check(command)
         result = await self._gateway.send(charge_point_id, command)
+        metrics.commands.labels(type(command).__name__, result.outcome.value).inc()
         log.info("%s: %s -> %s %s", charge_point_id, command, result.outcome, result.status or "")
         return result
 

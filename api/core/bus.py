@@ -16,6 +16,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from api.core import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -124,9 +126,11 @@ class InProcessBus:
         subscriber = _Subscriber(self.queue_size)
         for name in channel_names:
             self._subscribers.setdefault(name, set()).add(subscriber)
+        metrics.subscriptions_active.inc()
         try:
             yield subscriber.__aiter__()
         finally:
+            metrics.subscriptions_active.dec()
             for name in channel_names:
                 members = self._subscribers.get(name)
                 if members is not None:

@@ -17,9 +17,11 @@ Events travel as JSON (``api.core.codec``).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +29,7 @@ from typing import Any
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from api.core import metrics
 from api.core.bus import Event, InProcessBus
 from api.core.codec import DataclassCodec, subclasses
 
@@ -68,7 +71,9 @@ class RedisBus:
 
     async def publish_counted(self, channel: str, event: Event) -> int:
         """Publish; returns how many nodes were subscribed to the channel (0: nobody heard it)."""
-        receivers: int = await self._redis.publish(self.prefix + channel, self.codec.encode(event))
+        # the publish time rides along (as "at" beside the event) to measure the bus's lag on delivery
+        envelope = '{"at":%r,"event":%s}' % (time.time(), self.codec.encode(event))
+        receivers: int = await self._redis.publish(self.prefix + channel, envelope)
         return receivers
 
     def subscriber_count(self, channel: str) -> int:
@@ -157,7 +162,9 @@ class RedisBus:
                     pending.set()
             elif kind == "message":
                 try:
-                    event = self.codec.decode(message["data"])
+                    envelope = json.loads(message["data"])
+                    event = self.codec.restore_object(envelope["event"])
+                    metrics.bus_lag_seconds.observe(max(0.0, time.time() - float(envelope["at"])))
                 except (ValueError, KeyError, TypeError) as error:
                     log.error("redis bus: dropped an unreadable event on %s: %s", channel, error)
                     continue

@@ -89,11 +89,11 @@ class ChargePointEvent(Model):
 
     class Meta:
         table = "charge_point_event"
-        indexes = (("charge_point", "received_at"),)
+        indexes = (("charge_point_id", "received_at"),)
 
 
 class DesiredConfiguration(Model):
-    """A configuration value operators set on a pile; re-applied after every boot until removed."""
+    """A configuration value operators set on a pile, re-applied after every boot until removed."""
 
     id = fields.IntField(primary_key=True)
     charge_point: fields.ForeignKeyRelation[ChargePoint] = fields.ForeignKeyField(
@@ -113,7 +113,7 @@ class DesiredConfiguration(Model):
 
 
 class Reservation(Model):
-    """A connector held for one id tag until a time (ReserveNow); its id is the OCPP reservationId."""
+    """A connector held for one id tag until a time (ReserveNow), its id is the OCPP reservationId."""
 
     id = fields.IntField(primary_key=True)
     charge_point: fields.ForeignKeyRelation[ChargePoint] = fields.ForeignKeyField(
@@ -131,4 +131,4 @@ class Reservation(Model):
 
     class Meta:
         table = "reservation"
-        indexes = (("charge_point", "status"),)
+        indexes = (("charge_point_id", "status"),)

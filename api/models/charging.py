@@ -52,8 +52,8 @@ class ChargingSession(Model):
         table = "charging_session"
         indexes = (
             ("station_id", "started_at"),
-            ("charge_point", "started_at"),
-            ("connector", "status"),
+            ("charge_point_id", "started_at"),
+            ("connector_id", "status"),
             ("id_tag", "started_at"),
         )
 
@@ -71,4 +71,4 @@ class SessionPhaseChange(Model):
 
     class Meta:
         table = "session_phase_change"
-        indexes = (("session", "at"),)
+        indexes = (("session_id", "at"),)

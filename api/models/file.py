@@ -23,7 +23,7 @@ class StationFile(Model):
 
     class Meta:
         table = "station_file"
-        indexes = (("station", "category"),)
+        indexes = (("station_id", "category"),)
 
 
 class StationFileVersion(Model):

@@ -91,7 +91,7 @@ class ChargingOrder(Model):
 
 
 class SettlementStep(Model):
-    """One step of settling an order (or a top-up); done at most once, by its idempotency key."""
+    """One step of settling an order (or a top-up), done at most once, by its idempotency key."""
 
     id = fields.BigIntField(primary_key=True)
     order_id = fields.BigIntField(db_index=True)

@@ -107,3 +107,24 @@ async def _alipay_code(alipay: str, open_id: str) -> str:
         answer = await control.post("/__fake__/alipay/oauth-codes", json={"code": code, "open_id": open_id})
         assert answer.status_code == 201, answer.text
     return code
+
+
+async def test_alipay_login_needs_only_the_app_keys_not_alipay_payments(tmp_path):
+    # a platform that takes WeChat Pay only (or the sandbox) still lets Alipay users log in
+    from api.container import build_services
+    from api.settings import Settings
+
+    async with running_alipay_fake() as (_, config):
+        (tmp_path / "app.pem").write_text(config.app_private_key_pem)
+        (tmp_path / "alipay.pem").write_text(config.alipay_public_key_pem)
+        settings = Settings(
+            pay_providers="sandbox", alipay_app_id=config.app_id, alipay_gateway_url=config.gateway_url,
+            alipay_private_key_file=str(tmp_path / "app.pem"), alipay_public_key_file=str(tmp_path / "alipay.pem"),
+        )
+        services = build_services(settings)
+        try:
+            assert "alipay" not in services.orders.providers
+            assert isinstance(services.logins.alipay, AlipayClient)
+        finally:
+            for close in services.closers:
+                await close()

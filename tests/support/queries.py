@@ -1,10 +1,12 @@
-"""Counting SQL statements, through tortoise's own query log (the ``tortoise.db_client`` logger)."""
+"""Counting the SQL statements of requests, through tortoise's own query log (the ``tortoise.db_client`` logger)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from api.core.logs import request_id
 
 
 class _Counter(logging.Handler):
@@ -13,6 +15,8 @@ class _Counter(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if request_id.get() == "-":
+            return  # not made for a request: the order worker or the cluster's sweep, running meanwhile
         message = record.getMessage()
         if message.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
             self.statements.append(message)
