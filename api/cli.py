@@ -36,7 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
     host_for_links = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"ChargeOps on {settings.database_url}")
     print(f"  GraphQL + GraphiQL   http://{host_for_links}:{args.port}/graphql")
-    print(f"  OCPP 1.6J            ws://{host_for_links}:{args.port}/ocpp/<chargePointId>   (subprotocol ocpp1.6)")
+    print(f"  OCPP 1.6J + 2.0.1    ws://{host_for_links}:{args.port}/ocpp/<chargePointId>   (subprotocol ocpp1.6 or ocpp2.0.1)")
     if args.demo:
         print(f"  demo piles           DEMO-0001 ... DEMO-{demo_piles:04d}; try: chargeops simulate --piles {demo_piles}")
         print(f"  demo staff logins    {', '.join(DEMO_LOGINS)} (password {DEMO_PASSWORD}; demo data only)")

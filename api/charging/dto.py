@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from api.access.dto import Visibility
-from api.models.enums import SessionStatus
+from api.models.enums import ChargingPhase, SessionStatus
 
 
 class AuthorizationStatus(StrEnum):
@@ -50,6 +50,47 @@ class TransactionStop:
     timestamp: datetime
     reason: str
     id_tag: str | None = None
+
+
+class PileTransactionStage(StrEnum):
+    STARTED = "started"
+    UPDATED = "updated"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class PileTransactionReport:
+    """One report about a transaction whose id the pile chose (OCPP 2.0.1 TransactionEvent).
+
+    Reports may come late (after an outage), with gaps, or twice: the session is found by the pile's
+    transaction id, so each is merged into the one session of that transaction."""
+
+    charge_point_id: str
+    pile_transaction_id: str
+    stage: PileTransactionStage
+    at: datetime
+    connector_no: int | None
+    """None when the report names no connector (a transaction authorized before the cable was plugged in)."""
+    id_tag: str | None
+    """The id tag the report carries, if any ("" for a pile that charges without authorization)."""
+    register_first_wh: int | None
+    """The report's earliest energy register reading (its Transaction.Begin reading, when it has one)."""
+    register_last_wh: int | None
+    """The report's latest energy register reading (its Transaction.End reading, when it has one)."""
+    phase: ChargingPhase | None = None
+    """The DC phase the pile's charging state implies, if any."""
+    stop_reason: str | None = None
+    reservation_id: int | None = None
+    vin: str | None = None
+    """A VIN the pile names beside the id tag."""
+
+
+@dataclass(frozen=True)
+class PileTransactionResult:
+    session_id: int
+    authorization: Authorization | None
+    """What we say about the report's id tag (None when it carried none)."""
+    created: bool
 
 
 @dataclass(frozen=True)

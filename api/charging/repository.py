@@ -42,6 +42,18 @@ async def session_for_update(session_id: int) -> ChargingSession | None:
     return await ChargingSession.filter(id=session_id).select_for_update().first()
 
 
+async def pile_transaction_for_update(charge_point_id: str, pile_transaction_id: str) -> ChargingSession | None:
+    return (
+        await ChargingSession.filter(charge_point_id=charge_point_id, pile_transaction_id=pile_transaction_id)
+        .select_for_update()
+        .first()
+    )
+
+
+async def pile_transaction(charge_point_id: str, pile_transaction_id: str) -> ChargingSession | None:
+    return await ChargingSession.get_or_none(charge_point_id=charge_point_id, pile_transaction_id=pile_transaction_id)
+
+
 async def sessions_by_ids(ids: list[int]) -> list[ChargingSession]:
     return await ChargingSession.filter(id__in=ids)
 

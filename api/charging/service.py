@@ -14,6 +14,9 @@ from api.charging import repository, rules
 from api.charging.dto import (
     Authorization,
     AuthorizationStatus,
+    PileTransactionReport,
+    PileTransactionResult,
+    PileTransactionStage,
     StartResult,
     TransactionStart,
     TransactionStop,
@@ -27,7 +30,7 @@ from api.core.clock import Clock, clamp_reported
 from api.core.db import Outbox, UnitOfWork
 from api.core.errors import InvalidInput
 from api.core.vehicle_ids import is_vin
-from api.models import ChargingSession, SessionPhaseChange, Vehicle
+from api.models import ChargePoint, ChargingSession, Connector, SessionPhaseChange, Vehicle
 from api.policy.dto import Credential, Verdict
 from api.policy.service import PolicyService
 from api.models.enums import ChargingPhase, ConnectorStatus, IdTagStatus, SessionStatus
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 
 SUPERSEDED = "Superseded"
 """Stop reason of a session left open on a connector when the pile starts a new one there."""
+
+NO_ID_TAG = "none"
+"""``id_tag_status`` of a session whose pile has named no id tag yet (2.0.1: a transaction may begin when
+the cable is plugged in, before anyone is authorized)."""
 
 
 class ChargingService:
@@ -187,6 +194,109 @@ class ChargingService:
             anomaly=anomaly,
         )
         self._publish(outbox, session.id, SessionEnded(session.id, reason, energy_wh, stopped_at))
+
+    # -- transactions whose ids the pile chooses (OCPP 2.0.1) -----------------------------------------
+
+    async def track(self, report: PileTransactionReport) -> PileTransactionResult:
+        """Find or open the session of the pile's transaction and fold in what this report says (id tag,
+        connector, DC phase, VIN). Reports arrive late, with gaps or twice: whichever comes first opens the
+        session, the others merge into it. An ended report does not close it here: store its samples, then
+        call ``end``, so the session's last figures are in before it closes."""
+        at = clamp_reported(report.at, self.clock.now())
+        authorization = None
+        if report.id_tag is not None:
+            authorization = await self.authorize(report.id_tag, report.charge_point_id)
+        cp = await self.charge_points.get(report.charge_point_id)
+        connector = None
+        if report.connector_no is not None:
+            connector = await self.charge_points.ensure_connector(cp.id, report.connector_no)
+        async with self.uow.begin() as outbox:
+            session = await repository.pile_transaction_for_update(cp.id, report.pile_transaction_id)
+            created = session is None
+            if session is None:
+                session = await self._open_pile_transaction(cp, connector, report, at, authorization, outbox)
+            else:
+                await self._merge_pile_transaction(session, connector, report, at, authorization)
+            if report.phase is not None:
+                await self._advance(session, report.phase, at, "status", outbox)
+        return PileTransactionResult(session.id, authorization, created)
+
+    async def end(
+        self, charge_point_id: str, pile_transaction_id: str, meter_stop_wh: int | None, at: datetime,
+        reason: str, stop_id_tag: str | None,
+    ) -> None:
+        """Close the session of the pile's transaction (once: a repeated end changes nothing). Without a stop
+        reading, the latest stored register is the stop reading."""
+        stopped_at = clamp_reported(at, self.clock.now())
+        async with self.uow.begin() as outbox:
+            session = await repository.pile_transaction_for_update(charge_point_id, pile_transaction_id)
+            if session is None or session.status != SessionStatus.ACTIVE:
+                return
+            stop = meter_stop_wh if meter_stop_wh is not None else session.meter_start_wh + session.energy_wh
+            await self._close(session, stop, stopped_at, reason, stop_id_tag, outbox)
+
+    async def find_pile_transaction(self, charge_point_id: str, pile_transaction_id: str) -> ChargingSession | None:
+        return await repository.pile_transaction(charge_point_id, pile_transaction_id)
+
+    async def _open_pile_transaction(
+        self, cp: ChargePoint, connector: Connector | None, report: PileTransactionReport, at: datetime,
+        authorization: Authorization | None, outbox: Outbox,
+    ) -> ChargingSession:
+        if connector is None:
+            # authorized before the cable was plugged in: on the pile's first connector until a report names one
+            numbers = sorted(c.connector_no for c in await self.charge_points.connectors_for([cp.id]))
+            connector = await self.charge_points.ensure_connector(cp.id, numbers[0] if numbers else 1)
+        else:
+            for stale in await repository.active_on_connectors(cp.id, connector.id):
+                await self._close(stale, stale.meter_start_wh + stale.energy_wh, at, SUPERSEDED, None, outbox)
+        id_tag = report.id_tag or ""
+        vin = id_tag if is_vin(id_tag) else report.vin if is_vin(report.vin) else None
+        vehicle = await repository.ensure_vehicle(vin) if vin else None
+        phase = rules.initial_phase(connector.kind)
+        session = await repository.create_session(
+            charge_point_id=cp.id,
+            connector_id=connector.id,
+            station_id=cp.station_id,
+            pile_transaction_id=report.pile_transaction_id,
+            id_tag=id_tag,
+            id_tag_status=authorization.status.value if authorization else NO_ID_TAG,
+            vehicle_id=vehicle.id if vehicle else None,
+            vin=vin,
+            started_at=at,
+            meter_start_wh=report.register_first_wh if report.register_first_wh is not None else 0,
+            reservation_id=report.reservation_id,
+            phase=phase,
+        )
+        await repository.add_phase(session.id, phase, at, "transaction")
+        started = SessionStarted(session.id, cp.id, connector.connector_no, cp.station_id, id_tag, at)
+        self._publish(outbox, session.id, started)
+        self._publish(outbox, session.id, SessionPhaseChanged(session.id, phase, at, "transaction"))
+        return session
+
+    async def _merge_pile_transaction(
+        self, session: ChargingSession, connector: Connector | None, report: PileTransactionReport, at: datetime,
+        authorization: Authorization | None,
+    ) -> None:
+        values: dict[str, object] = {}
+        if report.stage == PileTransactionStage.STARTED and at < session.started_at:
+            # the start came after later reports (they opened the session): it knows the real beginning
+            values["started_at"] = at
+            if report.register_first_wh is not None:  # the latest register known stays what it was
+                values["meter_start_wh"] = report.register_first_wh
+                latest = session.meter_start_wh + session.energy_wh
+                values["energy_wh"] = max(0, latest - report.register_first_wh)
+        if connector is not None and connector.id != session.connector_id and session.status == SessionStatus.ACTIVE:
+            values["connector_id"] = connector.id  # placed on the first connector before its EVSE was known
+        if report.id_tag and not session.id_tag and authorization is not None:
+            values.update(id_tag=report.id_tag, id_tag_status=authorization.status.value)
+        vin = report.id_tag if is_vin(report.id_tag) else report.vin if is_vin(report.vin) else None
+        if vin and session.vin is None:
+            vehicle = await repository.ensure_vehicle(vin)
+            values.update(vin=vin, vehicle_id=vehicle.id)
+        if values:
+            await repository.update_session(session.id, **values)
+            for key, value in values.items():
+                setattr(session, key, value)
 
     # -- phases and vehicle --------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from api.models.enums import ChargingPhase, SessionStatus
 class ChargingSession(Model):
     id = fields.IntField(primary_key=True)
     """Also the OCPP 1.6 transactionId we hand to the pile."""
+    pile_transaction_id = fields.CharField(max_length=36, null=True)
+    """The transactionId an OCPP 2.0.1 pile chose for this session (None for 1.6, where ``id`` is it)."""
     charge_point: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.ChargePoint", related_name="sessions", on_delete=fields.RESTRICT
     )
@@ -56,6 +58,7 @@ class ChargingSession(Model):
             ("connector_id", "status"),
             ("id_tag", "started_at"),
         )
+        unique_together = (("charge_point", "pile_transaction_id"),)
 
 
 class SessionPhaseChange(Model):

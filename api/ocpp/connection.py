@@ -110,16 +110,26 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
     before_acceptance: frozenset[str] = frozenset({"BootNotification", "Heartbeat"})
 
     def command_call(self, command: Command) -> Any:
-        """The call of this dialect for ``command``."""
+        """The call of this dialect for ``command``. It may be awaitable (a dialect that must look something up
+        first), and it may be a ``CommandResult`` instead: the dialect has nothing to send (say, a session
+        this pile never reported), and that is the answer."""
         raise NotImplementedError
 
     def command_result(self, action: str, answer: Any) -> CommandResult:
         """What the pile's answer to ``action`` means."""
         raise NotImplementedError
 
+    def command_outcome(self, command: Command, action: str, answer: Any) -> CommandResult:
+        """What the pile's answer to ``command`` means, for dialects that need the command to read it."""
+        return self.command_result(action, answer)
+
     async def execute(self, command: Command) -> CommandResult:
         """Send ``command`` as a call and wait (up to the response timeout) for the pile's answer."""
         payload = self.command_call(command)
+        if inspect.isawaitable(payload):
+            payload = await payload
+        if isinstance(payload, CommandResult):
+            return payload
         action = type(payload).__name__
         try:
             answer = await self.call(payload, suppress=False)
@@ -129,7 +139,7 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
             return CommandResult(Outcome.ERROR, status=error.code, message=str(error.description))
         except (WebSocketDisconnect, RuntimeError, OSError) as error:
             return CommandResult(Outcome.OFFLINE, message=f"the connection closed while sending {action}: {error}")
-        return self.command_result(action, answer)
+        return self.command_outcome(command, action, answer)
 
     async def run(self) -> None:
         """Receive until the socket closes; frames are handled in order, as OCPP-J requires."""

@@ -138,11 +138,12 @@ def parse(raw: str | bytes) -> Frame:
     if type(type_id) is not int or type_id not in (CALL, CALLRESULT, CALLERROR):
         raise FrameError(Fault.MESSAGE_TYPE_NOT_SUPPORTED, f"message type {type_id!r} is not 2, 3 or 4", unique_id)
     if type_id == CALL:
+        # not an RPC request at all (2.0.1: RpcFrameworkError), versus a payload that is not a PDU (FormatViolation)
         if len(message) != 4:
-            raise FrameError(Fault.FORMAT, f"a CALL has 4 elements, this one has {len(message)}", unique_id)
+            raise FrameError(Fault.RPC_FRAMEWORK, f"a CALL has 4 elements, this one has {len(message)}", unique_id)
         action, payload = message[2], message[3]
         if not isinstance(action, str) or not action:
-            raise FrameError(Fault.FORMAT, "action is not a string", unique_id)
+            raise FrameError(Fault.RPC_FRAMEWORK, "action is not a string", unique_id)
         if not isinstance(payload, dict):
             raise FrameError(Fault.FORMAT, "payload is not a JSON object", unique_id)
         return Call(unique_id, action, payload)

@@ -1,12 +1,15 @@
 """The official OCPP JSON schemas (shipped inside the ``ocpp`` package), compiled once at start-up.
 
-Validation errors become the CALLERROR fault OCPP-J names for them:
+1.6 ships draft-04 schemas named ``<Action>.json``; 2.0.1 ships draft-06 schemas named
+``<Action>Request.json``. Validation errors become the CALLERROR fault each version's table of error codes
+names for them (OCPP-J 1.6 §4.2.3, OCPP 2.0.1 part 4 §4.3):
 
-    required                         -> ProtocolError (payload incomplete)
-    minItems / maxItems              -> OccurenceConstraintViolation
-    type, maxLength, format          -> TypeConstraintViolation (CiString / dateTime / integer types)
-    enum, minimum, maximum, ...      -> PropertyConstraintViolation (a field holds an invalid value)
-    additionalProperties             -> FormationViolation (not the PDU structure of the action)
+    keyword                     1.6                                   2.0.1
+    required                    ProtocolError ("incomplete")          OccurrenceConstraintViolation
+    minItems / maxItems         OccurenceConstraintViolation          OccurrenceConstraintViolation
+    type, maxLength, format     TypeConstraintViolation               TypeConstraintViolation
+    enum, minimum, ...          PropertyConstraintViolation           PropertyConstraintViolation
+    additionalProperties        FormationViolation ("not the PDU")    ProtocolError ("not conform the PDU")
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from typing import Any
 
 import jsonschema
 import ocpp
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import Draft4Validator, Draft6Validator, FormatChecker
+from jsonschema.protocols import Validator
 
 from api.core.clock import parse_ocpp_datetime
 from api.ocpp.frames import Fault, FrameError
@@ -33,6 +37,11 @@ FAULT_BY_KEYWORD = {
     "format": Fault.TYPE,
     "additionalProperties": Fault.FORMAT,
 }
+FAULT_BY_KEYWORD_V201 = {
+    **FAULT_BY_KEYWORD,
+    "required": Fault.OCCURRENCE,
+    "additionalProperties": Fault.PROTOCOL,
+}
 
 _format_checker = FormatChecker(formats=())
 
@@ -47,14 +56,18 @@ def _is_datetime(value: object) -> bool:
 class SchemaSet:
     """Request and response validators of one OCPP version, keyed by action."""
 
-    def __init__(self, folder: str, request_suffix: str) -> None:
-        self.requests: dict[str, Draft4Validator] = {}
-        self.responses: dict[str, Draft4Validator] = {}
+    def __init__(
+        self, folder: str, request_suffix: str, draft: type[Validator] = Draft4Validator,
+        faults: dict[str, Fault] = FAULT_BY_KEYWORD,
+    ) -> None:
+        self.faults = faults
+        self.requests: dict[str, Validator] = {}
+        self.responses: dict[str, Validator] = {}
         for path in sorted((SCHEMA_ROOT / folder / "schemas").glob("*.json")):
             name = path.stem
             schema = json.loads(path.read_text(encoding="utf-8-sig"))
             schema.pop("$schema", None)
-            validator = Draft4Validator(schema, format_checker=_format_checker)
+            validator = draft(schema, format_checker=_format_checker)
             if name.endswith("Response"):
                 self.responses[name.removesuffix("Response")] = validator
             elif name.endswith(request_suffix):
@@ -64,22 +77,23 @@ class SchemaSet:
         return action in self.requests
 
     def check_request(self, action: str, unique_id: str, payload: dict[str, Any]) -> None:
-        _check(self.requests[action], unique_id, payload)
+        _check(self.requests[action], unique_id, payload, self.faults)
 
     def check_response(self, action: str, unique_id: str, payload: dict[str, Any]) -> None:
-        _check(self.responses[action], unique_id, payload)
+        _check(self.responses[action], unique_id, payload, self.faults)
 
 
-def _check(validator: Draft4Validator, unique_id: str, payload: dict[str, Any]) -> None:
+def _check(validator: Validator, unique_id: str, payload: dict[str, Any], faults: dict[str, Fault]) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
     if error is None:
         return
-    fault = FAULT_BY_KEYWORD.get(str(error.validator), Fault.PROPERTY)
+    fault = faults.get(str(error.validator), Fault.PROPERTY)
     where = "/".join(str(p) for p in error.absolute_path) or "payload"
     raise FrameError(fault, f"{where}: {error.message}"[:255], unique_id, {"path": where, "keyword": error.validator})
 
 
 V16 = "ocpp1.6"
+V201 = "ocpp2.0.1"
 _loaded: dict[str, SchemaSet] = {}
 
 
@@ -88,6 +102,8 @@ def load(dialect: str) -> SchemaSet:
     if dialect not in _loaded:
         if dialect == V16:
             _loaded[dialect] = SchemaSet("v16", "")
+        elif dialect == V201:
+            _loaded[dialect] = SchemaSet("v201", "Request", Draft6Validator, FAULT_BY_KEYWORD_V201)
         else:
             raise ValueError(f"no schemas for {dialect}")
     return _loaded[dialect]

@@ -1,9 +1,10 @@
 """The OCPP-J endpoint ``/ocpp/{chargePointId}`` on the same port as the API.
 
-Handshake (OCPP-J 1.6 §3): the identity must be a registered charge point (or auto-registration is on);
-otherwise the upgrade is refused (HTTP 403) and nothing is created. The pile must offer a subprotocol we
-speak; if it offers none we know, we complete the handshake without one and close at once, as OCPP-J
-§3.1.2 prescribes. A second connection with the same identity replaces the first.
+Handshake (OCPP-J 1.6 §3, 2.0.1 part 4 §3): the identity must be a registered charge point (or
+auto-registration is on); otherwise the upgrade is refused (HTTP 403) and nothing is created. The pile must
+offer a subprotocol we speak (``ocpp1.6``, ``ocpp2.0.1``); of several, the first it lists wins (its order is
+its preference). If it offers none we know, we complete the handshake without one and close at once, as
+OCPP-J §3.1.2 prescribes. A second connection with the same identity replaces the first.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from api.models.enums import RegistrationStatus
 from api.ocpp.connection import OcppConnection
 from api.ocpp.registry import Registry
 from api.ocpp.v16.handlers import ChargePointV16
+from api.ocpp.v201.handlers import ChargePointV201
 
 log = logging.getLogger(__name__)
 
-DIALECTS: dict[str, type[OcppConnection]] = {"ocpp1.6": ChargePointV16}
+DIALECTS: dict[str, type[OcppConnection]] = {"ocpp1.6": ChargePointV16, "ocpp2.0.1": ChargePointV201}
 
 # OCPP 1.6 chargeBoxIdentity is a CiString48; we also refuse characters that make no sense in an id.
 IDENTITY = re.compile(r"^[A-Za-z0-9._:\-*+@#|]{1,48}$")

@@ -16,6 +16,7 @@ from typing import Any
 
 import ocpp
 from jsonschema import Draft4Validator, FormatChecker
+from jsonschema.protocols import Validator
 from websockets.asyncio.client import ClientConnection, connect
 
 SCHEMAS = Path(ocpp.__file__).parent / "v16" / "schemas"
@@ -32,10 +33,10 @@ def _datetime(value: object) -> bool:
     return True
 
 
-def _validator(name: str) -> Draft4Validator:
-    schema = json.loads((SCHEMAS / f"{name}.json").read_text(encoding="utf-8-sig"))
+def _validator(name: str, folder: Path = SCHEMAS, draft: type[Validator] = Draft4Validator) -> Validator:
+    schema = json.loads((folder / f"{name}.json").read_text(encoding="utf-8-sig"))
     schema.pop("$schema", None)
-    return Draft4Validator(schema, format_checker=_checker)
+    return draft(schema, format_checker=_checker)
 
 
 class SchemaViolation(AssertionError):
@@ -55,6 +56,10 @@ def now() -> str:
 
 
 class StrictChargePoint:
+    subprotocol = "ocpp1.6"
+    request_suffix = ""
+    """1.6 names request schemas ``<Action>.json``; 2.0.1 ``<Action>Request.json``."""
+
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self._ids = itertools.count(1)
@@ -62,15 +67,22 @@ class StrictChargePoint:
 
     @classmethod
     async def connect(cls, url: str, subprotocols: list[str] | None = None) -> StrictChargePoint:
-        ws = await connect(url, subprotocols=subprotocols or ["ocpp1.6"], open_timeout=5)  # type: ignore[list-item]
+        ws = await connect(url, subprotocols=subprotocols or [cls.subprotocol], open_timeout=5)  # type: ignore[list-item]
         return cls(ws)
+
+    def validator(self, name: str) -> Validator:
+        """The official schema of ``name`` (an action's request, or ``<Action>Response``)."""
+        return _validator(name)
+
+    def request_validator(self, action: str) -> Validator:
+        return self.validator(f"{action}{self.request_suffix}")
 
     async def close(self) -> None:
         await self.ws.close()
 
     async def call(self, action: str, payload: dict[str, Any], *, validate_request: bool = True) -> dict[str, Any]:
         if validate_request:
-            errors = list(_validator(action).iter_errors(payload))
+            errors = list(self.request_validator(action).iter_errors(payload))
             if errors:
                 raise SchemaViolation(f"test sent an invalid {action}: {errors[0].message}")
         unique_id = f"t{next(self._ids)}"
@@ -78,7 +90,7 @@ class StrictChargePoint:
         frame = await self.reply_to(unique_id)
         if frame[0] == 4:
             raise CallErrorReceived(frame)
-        errors = list(_validator(f"{action}Response").iter_errors(frame[2]))
+        errors = list(self.validator(f"{action}Response").iter_errors(frame[2]))
         if errors:
             raise SchemaViolation(f"server sent an invalid {action} CALLRESULT {frame[2]}: {errors[0].message}")
         return frame[2]  # type: ignore[no-any-return]
@@ -110,14 +122,14 @@ class StrictChargePoint:
         frame = self.server_calls.get_nowait() if not self.server_calls.empty() else await self.next_frame(timeout)
         assert frame[0] == 2 and len(frame) == 4, f"expected a CALL, got {frame}"
         assert frame[2] == action, f"expected {action}, got {frame}"
-        errors = list(_validator(action).iter_errors(frame[3]))
+        errors = list(self.request_validator(action).iter_errors(frame[3]))
         if errors:
             raise SchemaViolation(f"server sent an invalid {action} CALL {frame[3]}: {errors[0].message}")
         return frame
 
     async def answer(self, frame: list[Any], payload: dict[str, Any], *, validate: bool = True) -> None:
         if validate:
-            errors = list(_validator(f"{frame[2]}Response").iter_errors(payload))
+            errors = list(self.validator(f"{frame[2]}Response").iter_errors(payload))
             if errors:
                 raise SchemaViolation(f"test answered {frame[2]} invalidly: {errors[0].message}")
         await self.ws.send(json.dumps([3, frame[1], payload]))

@@ -136,9 +136,19 @@ class ChargingSession:
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.model.id))
 
-    @strawberry.field(description="The OCPP transactionId the pile uses for this session.")
+    @strawberry.field(
+        description="Our number of the session: the OCPP 1.6 transactionId its pile uses (a 2.0.1 pile uses its "
+        "own, pileTransactionId)."
+    )
     def transaction_id(self) -> int:
         return self.model.id
+
+    @strawberry.field(
+        description="The transaction id an OCPP 2.0.1 pile chose for this session (null for OCPP 1.6 piles, "
+        "which use transactionId)."
+    )
+    def pile_transaction_id(self) -> str | None:
+        return self.model.pile_transaction_id
 
     @strawberry.field
     def status(self) -> SessionStatus:
