@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -23,6 +24,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.commands.dto import Command, CommandResult, Outcome
 from api.container import Services
+from api.core import metrics
+from api.core.db import is_database_error
 from api.ocpp import frames
 from api.ocpp.frames import Fault, FrameError
 from api.ocpp.schemas import SchemaSet
@@ -70,20 +73,32 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
             )
 
     async def _answer(self, call: frames.Call) -> None:
+        started = time.perf_counter()
+        action = call.action if self.schemas.knows(call.action) else "unknown"  # labels stay a closed set
         try:
             payload = await self._dispatch(call)
         except FrameError as error:
             await self._send(error.to_json(self.dialect))
+            self._measure(action, error.fault.value, started)
             return
-        except Exception:
+        except Exception as failure:
             log.exception("%s: %s %s failed", self.id, call.action, call.unique_id)
+            if is_database_error(failure):
+                metrics.database_errors.inc()
             error = FrameError(Fault.INTERNAL, f"{call.action} could not be processed; retry later", call.unique_id)
             await self._send(error.to_json(self.dialect))
+            self._measure(action, error.fault.value, started)
             return
         await self._send(frames.encode([frames.CALLRESULT, call.unique_id, payload]))
+        self._measure(action, "ok", started)
         if self.follow_up is not None:
             follow_up, self.follow_up = self.follow_up, None
             spawn(follow_up(), f"{self.id}: after {call.action}")
+
+    @staticmethod
+    def _measure(action: str, result: str, started: float) -> None:
+        metrics.ocpp_messages.labels(action, result).inc()
+        metrics.ocpp_ack_seconds.observe(time.perf_counter() - started)
 
     async def _dispatch(self, call: frames.Call) -> dict[str, Any]:
         if not self.schemas.knows(call.action):

@@ -37,6 +37,10 @@ async def test_metrics_count_piles_and_commands(server):
     connected = next(line for line in lines if line.startswith("chargeops_piles_connected "))
     assert float(connected.split()[1]) >= 1
     assert any(line.startswith('chargeops_commands_total{command="Reset",outcome="offline"}') for line in lines)
+    assert any(line.startswith('chargeops_ocpp_messages_total{action="BootNotification",result="ok"}')
+               for line in lines)
+    acks = next(line for line in lines if line.startswith("chargeops_ocpp_ack_seconds_count "))
+    assert float(acks.split()[1]) >= 1
     for name in ("chargeops_ocpp_messages_total", "chargeops_ocpp_ack_seconds", "chargeops_database_errors_total",
                  "chargeops_bus_lag_seconds", "chargeops_subscriptions_active"):
         assert f"# TYPE {name.removesuffix('_total')}" in response.text, name
