@@ -141,6 +141,8 @@ async def vehicles_by_ids(ids: list[int]) -> list[Vehicle]:
 
 
 async def sessions_for_tag_since(charge_point_id: str, id_tag: str, since: datetime) -> list[ChargingSession]:
+    # a 2.0.1 pile opens its transaction at plug-in, before anyone pays; the tag joins it later
     return await ChargingSession.filter(
-        charge_point_id=charge_point_id, id_tag=id_tag, created_at__gte=since
+        Q(created_at__gte=since) | Q(status=SessionStatus.ACTIVE, pile_transaction_id__isnull=False),
+        charge_point_id=charge_point_id, id_tag=id_tag,
     ).order_by("id")

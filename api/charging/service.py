@@ -403,7 +403,8 @@ class ChargingService:
 
     async def sessions_for_tag_since(self, charge_point_id: str, id_tag: str, since: datetime) -> list[ChargingSession]:
         """Sessions a pile began with ``id_tag`` that reached us at or after ``since`` (our clock, not the
-        pile's): an order finds its session this way."""
+        pile's), and running 2.0.1 transactions that ``id_tag`` joined (opened at plug-in, before the driver
+        paid): an order finds its session this way."""
         return await repository.sessions_for_tag_since(charge_point_id, id_tag, since)
 
     async def find(self, session_id: int) -> ChargingSession | None:
