@@ -13,6 +13,7 @@ from api.audit.dto import AuditFilter
 from api.models.enums import Role, TariffTier
 from api.tariff.rules import time_of_use
 from tests.support.cp_client import StrictChargePoint
+from tests.support.queries import count_queries
 from tests.support.gql_client import data, gql, subscribe
 
 ONE_YUAN_PER_KWH = time_of_use([("00:00-24:00", TariffTier.FLAT)], {TariffTier.FLAT: (6_000, 4_000)})
@@ -198,3 +199,21 @@ async def test_pay_methods_are_what_the_platform_configured_then_the_wallet(serv
         assert (await data(server.base_url, "{ payMethods }"))["payMethods"] == ["WECHATPAY", "SANDBOX", "WALLET"]
     finally:
         del server.services.orders.providers["wechatpay"]
+
+
+async def test_an_order_list_names_its_stations_in_one_query(server):
+    p = await place(server)
+    try:
+        for _ in range(2):
+            order_id, tx = await begin(server, p, cap_fen=500, minutes_ago=1)
+            await until(server, p.driver, order_id, lambda o: o["status"] == "CHARGING")
+            await p.pile.stop(tx, 100, reason="Local")
+            await until(server, p.driver, order_id, lambda o: o["status"] == "SETTLED")
+        station = (await data(server.base_url, "query($id: ID!) { station(id: $id) { name } }",
+                              {"id": str(p.station_id)}, token=server.admin_token))["station"]["name"]
+        with count_queries() as queries:
+            listed = (await data(server.base_url, "{ orders { stationName } }", token=p.driver))["orders"]
+        assert listed == [{"stationName": station}] * 2
+        assert sum('FROM "station"' in q or "FROM `station`" in q for q in queries) == 1, queries
+    finally:
+        await p.pile.close()

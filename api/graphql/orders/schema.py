@@ -82,6 +82,11 @@ class ChargingOrder:
     def station_id(self) -> strawberry.ID:
         return strawberry.ID(str(self.model.station_id))
 
+    @strawberry.field(description="The station's name, for order lists (one query for the whole page).")
+    async def station_name(self, info: Info) -> str:
+        station = await info.context.loaders.station.load(self.model.station_id)
+        return station.name if station is not None else ""
+
     @strawberry.field(description="The prepaid cap: charging stops when the cost reaches it.")
     def cap_fen(self) -> int:
         return self.model.cap_fen
