@@ -9,6 +9,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from api.access.miniprogram import MiniProgramLogin
 from api.access.service import AccessService
@@ -76,6 +77,9 @@ class Services:
     """Drivers' logins through the WeChat and Alipay mini-programs."""
 
 
+if TYPE_CHECKING:
+    from api.payments.providers.alipay import AlipayClient
+
 log = logging.getLogger(__name__)
 
 
@@ -108,18 +112,24 @@ def build_providers(
             closers.append(wechat.aclose)
         elif name == "alipay":
             from api.payments.alipay import AlipayProvider
-            from api.payments.providers.alipay import AlipayClient, AlipayConfig
 
-            alipay = AlipayClient(AlipayConfig(
-                app_id=settings.alipay_app_id,
-                app_private_key_pem=Path(settings.alipay_private_key_file).read_text(),
-                alipay_public_key_pem=Path(settings.alipay_public_key_file).read_text(),
-                seller_id=settings.alipay_seller_id, gateway_url=settings.alipay_gateway_url,
-                notify_url=f"{notify}/alipay",
-            ), clock)
+            alipay = _alipay_client(settings, clock)
             providers[name] = AlipayProvider(alipay, max_share_bp=settings.alipay_max_share_bp)
             closers.append(alipay.aclose)
     return providers, closers
+
+
+def _alipay_client(settings: Settings, clock: Clock) -> AlipayClient:
+    """The signed client of the Alipay open platform (payments, and the drivers' login)."""
+    from api.payments.providers.alipay import AlipayClient, AlipayConfig
+
+    return AlipayClient(AlipayConfig(
+        app_id=settings.alipay_app_id,
+        app_private_key_pem=Path(settings.alipay_private_key_file).read_text(),
+        alipay_public_key_pem=Path(settings.alipay_public_key_file).read_text(),
+        seller_id=settings.alipay_seller_id, gateway_url=settings.alipay_gateway_url,
+        notify_url=f"{settings.public_url}/pay/notify/alipay",
+    ), clock)
 
 
 def build_services(
@@ -187,15 +197,7 @@ def build_services(
     if alipay_login is None and settings.alipay_app_id and settings.alipay_private_key_file \
             and settings.alipay_public_key_file:
         # login only (Alipay payments not enabled): the same signed client, for alipay.system.oauth.token
-        from api.payments.providers.alipay import AlipayClient, AlipayConfig
-
-        alipay_login = AlipayClient(AlipayConfig(
-            app_id=settings.alipay_app_id,
-            app_private_key_pem=Path(settings.alipay_private_key_file).read_text(),
-            alipay_public_key_pem=Path(settings.alipay_public_key_file).read_text(),
-            seller_id=settings.alipay_seller_id, gateway_url=settings.alipay_gateway_url,
-            notify_url=f"{settings.public_url}/pay/notify/alipay",
-        ), clock)
+        alipay_login = _alipay_client(settings, clock)
         closers.append(alipay_login.aclose)
     if alipay_login is not None:
         logins.use(alipay=alipay_login)

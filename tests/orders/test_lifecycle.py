@@ -204,8 +204,8 @@ async def test_pay_methods_are_what_the_platform_configured_then_the_wallet(serv
 async def test_an_order_list_names_its_stations_in_one_query(server):
     p = await place(server)
     try:
-        for _ in range(2):
-            order_id, tx = await begin(server, p, cap_fen=500, minutes_ago=1)
+        for minutes_ago in (2, 1):  # two starts at one instant with one reading would be one retransmitted start
+            order_id, tx = await begin(server, p, cap_fen=500, minutes_ago=minutes_ago)
             await until(server, p.driver, order_id, lambda o: o["status"] == "CHARGING")
             await p.pile.stop(tx, 100, reason="Local")
             await until(server, p.driver, order_id, lambda o: o["status"] == "SETTLED")

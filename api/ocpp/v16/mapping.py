@@ -8,7 +8,6 @@ the ones folded into columns, is also kept verbatim in ``extra`` when it is not 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,6 +21,7 @@ from api.core.clock import parse_ocpp_datetime
 from api.metering.dto import MeterReading
 from api.models.enums import ConnectorStatus, RegistrationStatus
 from api.ocpp.frames import Fault, FrameError
+from api.ocpp.readings import Sample, readings
 
 STATUS = {
     "Available": ConnectorStatus.AVAILABLE,
@@ -123,51 +123,28 @@ def meter_readings(
     unique_id: str,
 ) -> list[MeterReading]:
     """One reading per (timestamp, reading context) found in a MeterValues / transactionData list."""
-    grouped: dict[tuple[datetime, str], dict[str, Any]] = {}
-    phased: dict[tuple[datetime, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for item in meter_value:
-        ts = timestamp(item["timestamp"], unique_id)
-        for sampled in item["sampled_value"]:
-            context = sampled.get("context") or "Sample.Periodic"
-            key = (ts, context)
-            row = grouped.setdefault(key, {"extra": {}})
-            measurand = sampled.get("measurand") or ENERGY
-            phase, location = sampled.get("phase"), sampled.get("location")
-            fmt = sampled.get("format") or "Raw"
-            label = "@".join(p for p in (measurand, phase, location) if p)
-            if fmt == "SignedData":
-                row["extra"][label] = {"value": sampled["value"], "format": fmt}
-                continue
-            value = _number(sampled, unique_id)
-            converted = _to_column(measurand, sampled.get("unit"), value, unique_id)
-            if converted is None or location not in COLUMN_LOCATIONS[measurand]:
-                row["extra"][label] = {"value": sampled["value"], "unit": sampled.get("unit")}
-                continue
-            column, number = converted
-            if phase:
-                phased[key][column].append(number)
-                row["extra"][label] = {"value": sampled["value"], "unit": sampled.get("unit")}
-            else:
-                row[column] = number
-    readings = []
-    for (ts, context), row in grouped.items():
-        for column, values in phased.get((ts, context), {}).items():
-            if column in row:
-                continue  # an unphased total was reported; it wins
-            row[column] = round(sum(values) / len(values)) if column == "voltage_mv" else max(values)
-        extra = row.pop("extra")
-        readings.append(
-            MeterReading(
-                charge_point_id=charge_point_id,
-                connector_no=connector_id,
-                transaction_id=transaction_id,
-                ts=ts,
-                context=context,
-                extra=extra,
-                **row,
-            )
-        )
-    return readings
+    return readings(charge_point_id, connector_id, transaction_id, (
+        _sample(timestamp(item["timestamp"], unique_id), sampled, unique_id)
+        for item in meter_value for sampled in item["sampled_value"]
+    ))
+
+
+def _sample(ts: datetime, sampled: dict[str, Any], unique_id: str) -> Sample:
+    context = sampled.get("context") or "Sample.Periodic"
+    measurand = sampled.get("measurand") or ENERGY
+    phase, location = sampled.get("phase"), sampled.get("location")
+    label = "@".join(p for p in (measurand, phase, location) if p)
+    fmt = sampled.get("format") or "Raw"
+    if fmt == "SignedData":
+        return Sample(ts, context, extra=((label, {"value": sampled["value"], "format": fmt}),))
+    as_reported = ((label, {"value": sampled["value"], "unit": sampled.get("unit")}),)
+    converted = _to_column(measurand, sampled.get("unit"), _number(sampled, unique_id), unique_id)
+    if converted is None or location not in COLUMN_LOCATIONS[measurand]:
+        return Sample(ts, context, extra=as_reported)
+    column, number = converted
+    if phase:
+        return Sample(ts, context, column, number, phased=True, extra=as_reported)
+    return Sample(ts, context, column, number)
 
 
 def connector_status(raw: str) -> ConnectorStatus:

@@ -30,7 +30,6 @@ Temperature measurand, so the temperature column stays empty for 2.0.1 piles.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -42,6 +41,7 @@ from api.core.vehicle_ids import is_vin
 from api.metering.dto import MeterReading
 from api.models.enums import ChargingPhase, ConnectorStatus, RegistrationStatus
 from api.ocpp.frames import Fault, FrameError
+from api.ocpp.readings import Sample, readings
 from api.ocpp.v16.mapping import COLUMN_LOCATIONS, COLUMNS, ENERGY, timestamp
 
 MAX_ID = 99
@@ -211,47 +211,27 @@ def meter_readings(
     unique_id: str,
 ) -> list[MeterReading]:
     """One reading per (timestamp, reading context) of a (snake-cased) MeterValueType list."""
-    grouped: dict[tuple[datetime, str], dict[str, Any]] = {}
-    phased: dict[tuple[datetime, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for item in meter_value:
-        ts = timestamp(item["timestamp"], unique_id)
-        for sampled in item["sampled_value"]:
-            key = (ts, sampled.get("context") or "Sample.Periodic")
-            row = grouped.setdefault(key, {"extra": {}})
-            measurand = sampled.get("measurand") or ENERGY
-            phase, location = sampled.get("phase"), sampled.get("location")
-            unit = (sampled.get("unit_of_measure") or {}).get("unit")
-            label = "@".join(p for p in (measurand, phase, location) if p)
-            if sampled.get("signed_meter_value"):
-                row["extra"][f"{label}#signed"] = sampled["signed_meter_value"]
-            value = _number(sampled, unique_id)
-            converted = _to_column(measurand, unit, value, unique_id)
-            if converted is None or location not in COLUMN_LOCATIONS[measurand]:
-                row["extra"][label] = {"value": sampled["value"], "unit": unit}
-                continue
-            column, number = converted
-            if phase:
-                phased[key][column].append(number)
-                row["extra"][label] = {"value": sampled["value"], "unit": unit}
-            else:
-                row[column] = number
-    readings = []
-    for (ts, context), row in grouped.items():
-        for column, values in phased.get((ts, context), {}).items():
-            if column not in row:  # an unphased total wins over the phases
-                row[column] = round(sum(values) / len(values)) if column == "voltage_mv" else max(values)
-        readings.append(
-            MeterReading(
-                charge_point_id=charge_point_id,
-                connector_no=connector,
-                transaction_id=transaction_id,
-                ts=ts,
-                context=context,
-                extra=row.pop("extra"),
-                **row,
-            )
-        )
-    return readings
+    return readings(charge_point_id, connector, transaction_id, (
+        _sample(timestamp(item["timestamp"], unique_id), sampled, unique_id)
+        for item in meter_value for sampled in item["sampled_value"]
+    ))
+
+
+def _sample(ts: datetime, sampled: dict[str, Any], unique_id: str) -> Sample:
+    context = sampled.get("context") or "Sample.Periodic"
+    measurand = sampled.get("measurand") or ENERGY
+    phase, location = sampled.get("phase"), sampled.get("location")
+    unit = (sampled.get("unit_of_measure") or {}).get("unit")
+    label = "@".join(p for p in (measurand, phase, location) if p)
+    signed = ((f"{label}#signed", sampled["signed_meter_value"]),) if sampled.get("signed_meter_value") else ()
+    as_reported = (*signed, (label, {"value": sampled["value"], "unit": unit}))
+    converted = _to_column(measurand, unit, _number(sampled, unique_id), unique_id)
+    if converted is None or location not in COLUMN_LOCATIONS[measurand]:
+        return Sample(ts, context, extra=as_reported)
+    column, number = converted
+    if phase:
+        return Sample(ts, context, column, number, phased=True, extra=as_reported)
+    return Sample(ts, context, column, number, extra=signed)
 
 
 def register_bounds(readings: list[MeterReading]) -> tuple[int | None, int | None]:
