@@ -1,6 +1,8 @@
 """Schema migrations: they describe the models exactly, and upgrade a database of the first version with its data.
 
-Runs on SQLite, and on MariaDB in the MariaDB pass (CHARGEOPS_TEST_DATABASE_URL=mysql://…).
+Runs on SQLite, and on MariaDB in the MariaDB pass (CHARGEOPS_TEST_DATABASE_URL=mysql://…). Every test here uses
+the pass's engine: tortoise's model classes are process-wide, and binding them to SQLite in a MariaDB pass would
+leave them building SQLite queries for the session's server.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = sorted(p.stem for p in (ROOT / "api" / "migrations").glob("0*.py"))
 
 
-async def test_the_migrations_describe_the_models_exactly():
+async def test_the_migrations_describe_the_models_exactly(empty_database):
     # a model change without its migration fails here (as `makemigrations` would write one)
-    config = tortoise_config("sqlite://:memory:")
+    config = tortoise_config(empty_database)
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
@@ -78,8 +80,8 @@ async def test_a_database_of_the_first_version_is_upgraded_with_its_data(empty_d
     assert rows == [{"name": "西湖站"}]
 
 
-async def test_tables_made_before_migrations_are_refused_with_a_reason(tmp_path):
-    url = f"sqlite://{tmp_path / 'old.sqlite3'}"
+async def test_tables_made_before_migrations_are_refused_with_a_reason(empty_database):
+    url = empty_database
     await Tortoise.init(config=tortoise_config(url))
     await Tortoise.generate_schemas()  # how nodes made their tables before migrations existed
     await Tortoise.close_connections()
