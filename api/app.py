@@ -3,7 +3,7 @@
 Routes: ``/graphql`` (HTTP and graphql-transport-ws), ``/graphiql/static`` (GraphiQL, served offline),
 ``/ocpp/{chargePointId}`` (OCPP-J WebSocket), ``/pay/notify/{provider}`` (payment notifications),
 ``/sandbox/pay/{out_trade_no}`` (the sandbox's pay button), ``/healthz``, ``/readyz``, ``/metrics``. The order worker (payments,
-starts, caps, settlement) runs for the app's lifetime.
+starts, caps, settlement) and the sweep of sessions piles never closed run for the app's lifetime.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def create_app(
             ocpp_schemas.load(dialect)  # compile validators before the first pile arrives
         database = await open_database(settings.database_url)
         worker: asyncio.Task[None] | None = None
+        sweeper: asyncio.Task[None] | None = None
         try:
             if cluster is None:
                 await services.charge_points.mark_all_offline()
@@ -81,12 +82,16 @@ def create_app(
                 services.orders.run_forever() if cluster is None else cluster.lead("orders", services.orders.run_forever),
                 name="order worker",
             )
+            # on every node: each close is a conditional update, so two nodes sweeping close nothing twice
+            sweeper = asyncio.create_task(services.charging.sweep_forever(
+                settings.session_stale_after_s, settings.session_sweep_interval_s), name="session sweep")
             yield
         finally:
             readiness["up"] = False
-            if worker is not None:
-                worker.cancel()
-                await asyncio.gather(worker, return_exceptions=True)
+            for task in (worker, sweeper):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
             await ocpp_server.close_all()
             if cluster is not None:
                 await cluster.stop()

@@ -5,12 +5,29 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import ssl
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from api.simulator.run import register as register_simulate
 
+if TYPE_CHECKING:
+    from api.settings import Settings
+
 DEFAULT_SCHEMA_PATH = Path("schema/schema.graphql")
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS arguments from the settings: none without a certificate. A client certificate is asked
+    for but optional (CERT_OPTIONAL), so profile 0-2 piles connect over the same port as profile 3 ones; the
+    WebSocket protocol passes the verified certificate on to the handshake (``api.ocpp.security``)."""
+    if not settings.tls_cert_file:
+        return {}
+    options: dict[str, Any] = {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file or None}
+    if settings.tls_client_ca_file:
+        options |= {"ssl_ca_certs": settings.tls_client_ca_file, "ssl_cert_reqs": ssl.CERT_OPTIONAL}
+    return options
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -34,22 +51,27 @@ def _serve(args: argparse.Namespace) -> int:
     demo_piles = args.demo_piles if args.demo else 0
     app = create_app(settings, demo_piles=demo_piles)
     host_for_links = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    tls = tls_options(settings)
+    secure = "s" if tls else ""
     print(f"ChargeOps on {settings.database_url}")
-    print(f"  GraphQL + GraphiQL   http://{host_for_links}:{args.port}/graphql")
-    print(f"  OCPP 1.6J + 2.0.1    ws://{host_for_links}:{args.port}/ocpp/<chargePointId>   (subprotocol ocpp1.6 or ocpp2.0.1)")
+    print(f"  GraphQL + GraphiQL   http{secure}://{host_for_links}:{args.port}/graphql")
+    print(f"  OCPP 1.6J + 2.0.1    ws{secure}://{host_for_links}:{args.port}/ocpp/<chargePointId>   (subprotocol ocpp1.6 or ocpp2.0.1)")
     if args.demo:
         print(f"  demo piles           DEMO-0001 ... DEMO-{demo_piles:04d}; try: chargeops simulate --piles {demo_piles}")
         print(f"  demo staff logins    {', '.join(DEMO_LOGINS)} (password {DEMO_PASSWORD}; demo data only)")
     sys.stdout.flush()
+    from api.ocpp.security import TlsWebSocketProtocol
+
     uvicorn.run(
         app,
         host=args.host,
         port=args.port,
-        ws="websockets-sansio",
+        ws=TlsWebSocketProtocol,  # websockets-sansio, with the client certificate in the ASGI scope
         ws_max_size=max(settings.ocpp_max_frame_bytes, 1 << 20),
         log_level=args.log_level,
         log_config=None,  # our handler (api.core.logs) writes every line, with the pile and request
         lifespan="on",
+        **tls,
     )
     return 0
 

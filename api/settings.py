@@ -73,6 +73,16 @@ class Settings:
     """Largest WebSocket frame a pile may send; bigger frames close the socket (1009)."""
     ocpp_response_timeout_s: int = 30
     """How long a command waits for a pile's answer."""
+    ocpp_rate_per_s: int = 100
+    """Calls a pile may make per second (a token bucket; 0: no limit); more get GenericError "rate limited"."""
+    ocpp_rate_burst: int = 1000
+    """Calls a pile may make at once before the rate applies; a pile whose rejected calls exceed this before
+    its bucket refills is flooding and its socket is closed (1008)."""
+    session_stale_after_s: int = 43200
+    """A session silent this long (no sample, status or transaction message) is closed by the sweep when its
+    connector is reported Available (``StaleClosed``) or its pile booted since (``PileRebooted``)."""
+    session_sweep_interval_s: int = 300
+    """How often each node runs that sweep."""
     bus_queue_size: int = 1000
     """Events a subscriber may have pending before it is dropped."""
     redis_url: str = ""
@@ -148,6 +158,17 @@ class Settings:
     """Wait after payment before profit sharing (WeChat Pay refuses earlier)."""
     order_retry_s: int = 30
     """Base wait before asking a provider again about a settlement step."""
+    tls_cert_file: str = ""
+    """PEM certificate (chain) with which ``serve`` terminates TLS itself (``wss://``, security profiles 2 and 3);
+    empty: plain ``ws://`` (or TLS ended by a proxy in front)."""
+    tls_key_file: str = ""
+    """PEM private key of ``tls_cert_file`` (empty: the key is in the certificate file)."""
+    tls_client_ca_file: str = ""
+    """PEM CA certificate(s) that sign the piles' client certificates (security profile 3); a certificate is
+    asked for but optional, so piles of profiles 0-2 still connect."""
+    trust_proxy_headers: bool = False
+    """Believe a TLS-terminating proxy's ``X-Forwarded-Proto`` and client-certificate headers
+    (``X-Client-Cert``, ``X-Client-Verify``). Only behind a proxy that sets them and strips them from clients."""
 
     @property
     def enabled_providers(self) -> tuple[str, ...]:
@@ -164,12 +185,15 @@ class Settings:
             values["public_url"] = raw.strip().rstrip("/")
         if (raw := env.get(PREFIX + "OCPP_AUTO_REGISTER")) is not None:
             values["ocpp_auto_register"] = _bool("OCPP_AUTO_REGISTER", raw)
+        if (raw := env.get(PREFIX + "TRUST_PROXY_HEADERS")) is not None:
+            values["trust_proxy_headers"] = _bool("TRUST_PROXY_HEADERS", raw)
         for name in (
             "SECRET_KEY", "LOG_FORMAT", "NODE_NAME", "REDIS_URL", "REDIS_PREFIX", "FILES_BACKEND", "FILES_DIR", "S3_ENDPOINT_URL", "S3_REGION", "S3_BUCKET",
             "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "PAY_PROVIDERS", "WECHAT_MCHID", "WECHAT_APPID",
             "WECHAT_SERIAL_NO", "WECHAT_PRIVATE_KEY_FILE", "WECHAT_PUBLIC_KEY_FILE", "WECHAT_PUBLIC_KEY_ID",
             "WECHAT_APIV3_KEY", "WECHAT_BASE_URL", "WECHAT_APP_SECRET", "WECHAT_API_BASE_URL", "ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY_FILE",
-            "ALIPAY_PUBLIC_KEY_FILE", "ALIPAY_SELLER_ID", "ALIPAY_GATEWAY_URL",
+            "ALIPAY_PUBLIC_KEY_FILE", "ALIPAY_SELLER_ID", "ALIPAY_GATEWAY_URL", "TLS_CERT_FILE", "TLS_KEY_FILE",
+            "TLS_CLIENT_CA_FILE",
         ):
             if (raw := env.get(PREFIX + name)) is not None:
                 values[name.lower()] = raw.strip()
@@ -182,6 +206,10 @@ class Settings:
             ("OCPP_HEARTBEAT_INTERVAL_S", 10),
             ("OCPP_MAX_FRAME_BYTES", 1024),
             ("OCPP_RESPONSE_TIMEOUT_S", 1),
+            ("OCPP_RATE_PER_S", 0),
+            ("OCPP_RATE_BURST", 1),
+            ("SESSION_STALE_AFTER_S", 1),
+            ("SESSION_SWEEP_INTERVAL_S", 1),
             ("BUS_QUEUE_SIZE", 10),
             ("NODE_LIVENESS_S", 2),
             ("WECHAT_MAX_SHARE_BP", 0),
@@ -217,6 +245,8 @@ class Settings:
             settings.alipay_seller_id,
         )):
             raise SettingsError("alipay needs every CHARGEOPS_ALIPAY_* setting (app id, keys, seller id)")
+        if (settings.tls_key_file or settings.tls_client_ca_file) and not settings.tls_cert_file:
+            raise SettingsError(f"{PREFIX}TLS_KEY_FILE and {PREFIX}TLS_CLIENT_CA_FILE need {PREFIX}TLS_CERT_FILE")
         if settings.secret_key and len(settings.secret_key) < 32:
             raise SettingsError(f"{PREFIX}SECRET_KEY must have at least 32 characters")
         return settings

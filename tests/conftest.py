@@ -23,6 +23,7 @@ import uvicorn
 
 from api.app import create_app
 from api.container import Services, build_services
+from api.ocpp.security import TlsWebSocketProtocol
 from api.orders.service import OrderTiming
 from api.settings import Settings
 from tests.support.builders import Builders
@@ -36,6 +37,8 @@ class RunningServer:
     builders: Builders
     admin_token: str
     """A platform admin's token, for tests about something other than access."""
+    app: Any = None
+    """The node's ASGI app (a test may serve it on a second listener of its own, e.g. one with TLS)."""
 
     def ocpp_url(self, charge_point_id: str) -> str:
         return f"{self.ws_url}/ocpp/{charge_point_id}"
@@ -78,7 +81,8 @@ async def running_server(settings: Settings, **build: Any) -> AsyncIterator[Runn
     settings = replace(settings, public_url=f"http://127.0.0.1:{port}")
     services = build_services(settings, **build)
     app = create_app(settings, services=services)
-    config = uvicorn.Config(app, ws="websockets-sansio", lifespan="on", log_level="warning")
+    # the WebSocket protocol `chargeops serve` runs (websockets-sansio, plus the ASGI TLS extension)
+    config = uvicorn.Config(app, ws=TlsWebSocketProtocol, lifespan="on", log_level="warning")
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve(sockets=[sock]))
     while not uv.started:
@@ -93,6 +97,7 @@ async def running_server(settings: Settings, **build: Any) -> AsyncIterator[Runn
             services=services,
             builders=builders,
             admin_token=await builders.admin_token(),
+            app=app,
         )
     finally:
         uv.should_exit = True

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from api.models.enums import Availability, ConnectorStatus, RegistrationStatus
 
@@ -71,3 +72,23 @@ class DesiredState:
                 c for c in self.connectors if c.availability == Availability.INOPERATIVE or not c.applied
             ]
         return wanted
+
+
+@dataclass(frozen=True)
+class HandshakeProof:
+    """What a pile showed at its WebSocket handshake, read by the adapter from the upgrade request."""
+
+    secure: bool = False
+    """The connection is TLS (``wss://``), ours or a trusted proxy's."""
+    username: str | None = None
+    """HTTP Basic auth user name; None when no readable Basic credentials were sent."""
+    password: str | None = None
+    certificate_names: tuple[str, ...] | None = None
+    """Subject common name and subject alternative names of the client certificate, verified against the
+    configured CA; None when the pile presented no certificate."""
+
+
+class PasswordVerifier(Protocol):
+    """Checks a password against an argon2 hash (access's ``verify_password``, run off the event loop)."""
+
+    async def __call__(self, password_hash: str | None, password: str) -> bool: ...

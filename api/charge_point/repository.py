@@ -35,6 +35,13 @@ async def update(charge_point_id: str, **values: Any) -> None:
     await ChargePoint.filter(id=charge_point_id).update(**values)
 
 
+async def drop_previous_password(charge_point_id: str, previous_hash: str) -> None:
+    """Forget the replaced password, unless another rotation happened meanwhile."""
+    await ChargePoint.filter(id=charge_point_id, previous_password_hash=previous_hash).update(
+        previous_password_hash=None, previous_password_until=None
+    )
+
+
 async def mark_all_offline() -> int:
     return await ChargePoint.filter(online=True).update(online=False)
 

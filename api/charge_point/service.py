@@ -1,25 +1,35 @@
-"""Charge point use cases: admission at the handshake, connection, boot, heartbeat and status."""
+"""Charge point use cases: admission at the handshake (security profiles, passwords), connection, boot,
+heartbeat and status."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from api.charge_point import repository
+from api.charge_point import repository, rules
 from api.charge_point.dto import (
     Admission,
     BootInfo,
     BootResult,
     DesiredAvailability,
     DesiredState,
+    HandshakeProof,
+    PasswordVerifier,
     StatusReport,
 )
-from api.charge_point.errors import ChargePointRejected, UnknownChargePoint, UnknownConnector
+from api.charge_point.errors import (
+    ChargePointRejected,
+    PileNotAuthenticated,
+    RefusalReason,
+    UnknownChargePoint,
+    UnknownConnector,
+)
 from api.charge_point.events import ChargePointConnectionChanged, ConnectorStatusChanged
 from api.core.bus import channels
-from api.core.clock import Clock, clamp_reported
+from api.core.clock import Clock, as_utc, clamp_reported
 from api.core.db import UnitOfWork
+from api.core.errors import InvalidInput
 from api.models import ChargePoint, ChargePointEvent, Connector, DesiredConfiguration, Reservation
 from api.models.enums import Availability, ConnectorType, RegistrationStatus
 
@@ -27,6 +37,10 @@ log = logging.getLogger(__name__)
 
 
 class ChargePointService:
+    password_grace_s: int = 300
+    """After a pile accepted a new password, its previous one still opens a connection for this long, or until
+    the pile first connects with the new one (a pile answering RebootRequired switches only after a reboot)."""
+
     def __init__(
         self, uow: UnitOfWork, clock: Clock, *, auto_register: bool, heartbeat_interval_s: int, node: str = ""
     ) -> None:
@@ -37,8 +51,12 @@ class ChargePointService:
         self.node = node
         """This node's name: recorded on the piles it holds."""
 
-    async def admit(self, charge_point_id: str) -> Admission:
-        """Decide at the WebSocket handshake whether this identity may connect (DESIGN §4)."""
+    async def admit(
+        self, charge_point_id: str, proof: HandshakeProof | None = None, verify: PasswordVerifier | None = None
+    ) -> Admission:
+        """Decide at the WebSocket handshake whether this identity may connect (DESIGN §4): it must be
+        registered (or auto-registration on), not rejected, and show what its security profile asks for.
+        Raises a ChargePointError saying why not; ``verify`` checks a password against its hash."""
         found = await repository.get(charge_point_id)
         if found is None:
             if not self.auto_register:
@@ -48,7 +66,55 @@ class ChargePointService:
             return Admission(charge_point_id, found.registration_status, created)
         if found.registration_status == RegistrationStatus.REJECTED:
             raise ChargePointRejected(f"charge point {charge_point_id!r} is rejected")
+        await self._authenticate(found, proof or HandshakeProof(), verify)
         return Admission(charge_point_id, found.registration_status, False)
+
+    async def _authenticate(self, cp: ChargePoint, proof: HandshakeProof, verify: PasswordVerifier | None) -> None:
+        refusal = rules.handshake_refusal(cp.id, cp.security_profile, cp.password_hash is not None, proof)
+        if refusal is not None:
+            raise refusal
+        if cp.security_profile == 3 or cp.password_hash is None:
+            return
+        assert proof.password is not None  # the rules refuse a missing password
+        if verify is not None and await verify(cp.password_hash, proof.password):
+            if cp.previous_password_hash is not None:  # it has switched: the old password is done
+                await repository.drop_previous_password(cp.id, cp.previous_password_hash)
+            return
+        until = cp.previous_password_until
+        if (
+            verify is not None and cp.previous_password_hash is not None and until is not None
+            and self.clock.now() < as_utc(until) and await verify(cp.previous_password_hash, proof.password)
+        ):
+            log.info("%s connected with its previous password (until %s)", cp.id, until.isoformat())
+            return
+        raise PileNotAuthenticated(RefusalReason.WRONG_CREDENTIALS, "wrong user name or password")
+
+    async def record_security_event(self, charge_point_id: str, reason: str, details: dict[str, Any]) -> None:
+        """Keep a refused handshake of a registered pile as its ``SecurityEvent``."""
+        await repository.add_event(charge_point_id, "SecurityEvent", {"reason": reason, **details})
+
+    async def set_password_hash(self, charge_point_id: str, password_hash: str) -> None:
+        """The pile now uses a new password; the one it replaces stays valid for ``password_grace_s``."""
+        cp = await self._require(charge_point_id)
+        now = self.clock.now()
+        keep_previous = cp.password_hash is not None and self.password_grace_s > 0
+        await repository.update(
+            cp.id, password_hash=password_hash, password_changed_at=now,
+            previous_password_hash=cp.password_hash if keep_previous else None,
+            previous_password_until=now + timedelta(seconds=self.password_grace_s) if keep_previous else None,
+        )
+
+    async def set_security_profile(self, charge_point_id: str, profile: int) -> ChargePoint:
+        """Require ``profile`` at the pile's next handshakes (the open connection stays)."""
+        if profile not in rules.PROFILES:
+            raise InvalidInput(f"security profile {profile} does not exist (0, 1, 2 or 3)")
+        cp = await self._require(charge_point_id)
+        if profile in rules.PASSWORD_PROFILES and cp.password_hash is None:
+            raise InvalidInput(
+                f"{charge_point_id} has no password yet: set one (setChargePointPassword) before profile {profile}"
+            )
+        await repository.update(cp.id, security_profile=profile)
+        return await self._require(charge_point_id)
 
     async def connected(self, charge_point_id: str, protocol: str) -> None:
         now = self.clock.now()

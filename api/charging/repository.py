@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from api.charging.dto import SessionFilter
-from api.models import ChargingSession, IdTag, SessionPhaseChange, Vehicle
+from api.models import ChargingSession, Connector, IdTag, MeterSample, SessionPhaseChange, Vehicle
 from api.models.enums import ChargingPhase, SessionStatus
 
 
@@ -91,6 +91,50 @@ async def create_session(**values: Any) -> ChargingSession:
 
 async def update_session(session_id: int, **values: Any) -> None:
     await ChargingSession.filter(id=session_id).update(**values)
+
+
+async def close_session(session_id: int, expect: dict[str, Any], **values: Any) -> bool:
+    """Close an active session only if it still is active and still has the ``expect``ed values (a conditional
+    update: of two nodes or two reports closing it at once, one does); True if this call closed it."""
+    conditions = {f"{k}__isnull" if v is None else k: True if v is None else v for k, v in expect.items()}
+    return await ChargingSession.filter(id=session_id, status=SessionStatus.ACTIVE, **conditions).update(**values) == 1
+
+
+async def correct_closed(session_id: int, closed_as: str, **values: Any) -> bool:
+    """Replace the stop figures of a session we closed by a rule (``closed_as``) with the pile's own, once."""
+    return await ChargingSession.filter(
+        id=session_id, status=SessionStatus.COMPLETED, stop_reason=closed_as
+    ).update(**values) == 1
+
+
+async def latest_register(session_id: int) -> int | None:
+    """The session's latest stored energy register reading (samples stored after it closed included)."""
+    found = await MeterSample.filter(session_id=session_id, energy_wh__isnull=False).order_by("-ts", "-id").first()
+    return found.energy_wh if found is not None else None
+
+
+async def silent_sessions(cutoff: datetime, batch: int = 1000) -> list[ChargingSession]:
+    """Active sessions opened and last sampled before ``cutoff``. Read by connector, through the
+    (connector_id, status) index, so the sweep never scans the whole history."""
+    connector_ids = await Connector.all().order_by("id").values_list("id", flat=True)
+    found: list[ChargingSession] = []
+    for start in range(0, len(connector_ids), batch):
+        found += await ChargingSession.filter(
+            Q(last_sample_at__isnull=True) | Q(last_sample_at__lte=cutoff),
+            connector_id__in=list(connector_ids[start:start + batch]), status=SessionStatus.ACTIVE,
+            created_at__lte=cutoff,
+        )
+    return found
+
+
+async def latest_phase_at(session_ids: list[int]) -> dict[int, datetime]:
+    if not session_ids:
+        return {}
+    latest: dict[int, datetime] = {}
+    for session_id, at in await SessionPhaseChange.filter(session_id__in=session_ids).values_list("session_id", "at"):
+        if session_id not in latest or at > latest[session_id]:
+            latest[session_id] = at
+    return latest
 
 
 async def add_phase(session_id: int, phase: ChargingPhase, at: datetime, source: str) -> None:

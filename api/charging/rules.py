@@ -1,8 +1,19 @@
-"""Pure rules of charging: DC phase derivation. No I/O."""
+"""Pure rules of charging: DC phase derivation, and when a session the pile never closed is closed. No I/O."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from api.models.enums import ChargingPhase, ConnectorStatus, ConnectorType
+
+SUPERSEDED = "Superseded"
+"""Stop reason of a session left open on a connector when the pile starts a new one there."""
+STALE_CLOSED = "StaleClosed"
+"""Stop reason of a session silent for the stale time while its connector is reported Available."""
+PILE_REBOOTED = "PileRebooted"
+"""Stop reason of a session silent for the stale time whose pile booted after it was last heard of."""
+CLOSED_BY_RULE = frozenset({SUPERSEDED, STALE_CLOSED, PILE_REBOOTED})
+"""Stop reasons we chose, not the pile: its own late stop (StopTransaction, TransactionEvent Ended) corrects them."""
 
 PHASE_ORDER = {
     ChargingPhase.HANDSHAKE: 0,
@@ -53,3 +64,36 @@ def phase_for_status(status: ConnectorStatus) -> ChargingPhase | None:
 
 def phase_for_gbt_message(message: str) -> ChargingPhase | None:
     return GBT_MESSAGE_PHASE.get(message.upper())
+
+
+IN_TRANSACTION = frozenset({ConnectorStatus.CHARGING, ConnectorStatus.SUSPENDED_EV, ConnectorStatus.SUSPENDED_EVSE})
+"""Connector statuses that say a transaction is running there."""
+
+
+def stale_close_reason(
+    session_heard: datetime,
+    connector_status: ConnectorStatus | None,
+    status_at: datetime | None,
+    booted_at: datetime | None,
+    cutoff: datetime,
+) -> str | None:
+    """Why an active session is closed now, or None to leave it open.
+
+    ``session_heard`` is the latest of its opening, its samples and its phases; with its connector's status
+    report it is the last time anything was heard of it, and that must be before ``cutoff`` (the stale time
+    ago). Then: if its pile booted after the session was last heard of and has not reported the connector in
+    a transaction since, ``PileRebooted`` (a 1.6 pile that reboots ends its transactions; its own late
+    StopTransaction still corrects the figures); else if the connector's last report is Available,
+    ``StaleClosed``. A connector still reported charging keeps its session, however quiet."""
+    heard = max(session_heard, status_at) if status_at is not None else session_heard
+    if heard > cutoff:
+        return None
+    if booted_at is not None and booted_at > session_heard:
+        in_transaction_since_boot = (
+            status_at is not None and status_at >= booted_at and connector_status in IN_TRANSACTION
+        )
+        if not in_transaction_since_boot:
+            return PILE_REBOOTED
+    if connector_status == ConnectorStatus.AVAILABLE:
+        return STALE_CLOSED
+    return None

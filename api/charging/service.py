@@ -2,12 +2,19 @@
 
 Every method stores what the pile reported before it returns, so the adapter acknowledges only
 durable data; events go out after commit.
+
+Closing is a conditional update (only an active session closes, once), so two reports, or two nodes'
+sweeps, closing the same session at once close it once. Sessions a pile never closes are closed by the
+sweep (``close_stale``): silent for the stale time while their connector is reported Available
+(``StaleClosed``) or after their pile booted (``PileRebooted``), with an event on the pile. The pile's own
+late stop still wins: it replaces the figures of a session we closed by a rule (``rules.CLOSED_BY_RULE``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from api.charge_point.service import ChargePointService
 from api.charging import repository, rules
@@ -37,8 +44,7 @@ from api.models.enums import ChargingPhase, ConnectorStatus, IdTagStatus, Sessio
 
 log = logging.getLogger(__name__)
 
-SUPERSEDED = "Superseded"
-"""Stop reason of a session left open on a connector when the pile starts a new one there."""
+SUPERSEDED = rules.SUPERSEDED
 
 NO_ID_TAG = "none"
 """``id_tag_status`` of a session whose pile has named no id tag yet (2.0.1: a transaction may begin when
@@ -158,6 +164,10 @@ class ChargingService:
                 await self._close(
                     session, request.meter_stop_wh, stopped_at, request.reason, request.id_tag, outbox
                 )
+            elif session.stop_reason in rules.CLOSED_BY_RULE:
+                await self._correct(
+                    session, request.meter_stop_wh, stopped_at, request.reason, request.id_tag, outbox
+                )
         if request.id_tag is None:
             return None
         return await self.authorize(request.id_tag)
@@ -170,20 +180,19 @@ class ChargingService:
         reason: str,
         stop_id_tag: str | None,
         outbox: Outbox,
-    ) -> None:
+        expect: dict[str, object] | None = None,
+    ) -> bool:
+        """Close an active session (and, with ``expect``, only if those values are unchanged); False if it was
+        closed meanwhile or changed."""
         anomaly = session.anomaly
         if meter_stop_wh < session.meter_start_wh:
             anomaly = "meter_stop_below_start"
         energy_wh = max(0, meter_stop_wh - session.meter_start_wh)
         if stopped_at < session.started_at:
             stopped_at = session.started_at
-        for phase in (ChargingPhase.ENDING, ChargingPhase.ENDED):
-            if rules.advance(session.phase, phase) is not None:
-                await repository.add_phase(session.id, phase, stopped_at, "transaction")
-                self._publish(outbox, session.id, SessionPhaseChanged(session.id, phase, stopped_at, "transaction"))
-                session.phase = phase
-        await repository.update_session(
+        closed = await repository.close_session(
             session.id,
+            expect or {},
             status=SessionStatus.COMPLETED,
             stopped_at=stopped_at,
             meter_stop_wh=meter_stop_wh,
@@ -193,7 +202,100 @@ class ChargingService:
             phase=ChargingPhase.ENDED,
             anomaly=anomaly,
         )
+        if not closed:
+            return False
+        for phase in (ChargingPhase.ENDING, ChargingPhase.ENDED):
+            if rules.advance(session.phase, phase) is not None:
+                await repository.add_phase(session.id, phase, stopped_at, "transaction")
+                self._publish(outbox, session.id, SessionPhaseChanged(session.id, phase, stopped_at, "transaction"))
+                session.phase = phase
+        session.status, session.stop_reason, session.energy_wh = SessionStatus.COMPLETED, reason, energy_wh
         self._publish(outbox, session.id, SessionEnded(session.id, reason, energy_wh, stopped_at))
+        return True
+
+    async def _correct(
+        self,
+        session: ChargingSession,
+        meter_stop_wh: int,
+        stopped_at: datetime,
+        reason: str,
+        stop_id_tag: str | None,
+        outbox: Outbox,
+    ) -> None:
+        """The pile's own late stop of a session we closed by a rule: its figures replace ours, once (a
+        retransmission finds the pile's reason, not ours, and changes nothing). The correction is an event of
+        the pile, so an operator sees that the session's figures changed after it closed."""
+        closed_as = session.stop_reason or ""
+        anomaly = "meter_stop_below_start" if meter_stop_wh < session.meter_start_wh else session.anomaly
+        energy_wh = max(0, meter_stop_wh - session.meter_start_wh)
+        stopped_at = max(stopped_at, session.started_at)
+        if not await repository.correct_closed(
+            session.id, closed_as, stopped_at=stopped_at, meter_stop_wh=meter_stop_wh, energy_wh=energy_wh,
+            stop_reason=reason, stop_id_tag=stop_id_tag, anomaly=anomaly,
+        ):
+            return
+        await self.charge_points.record_event(session.charge_point_id, "LateTransactionStop", {
+            "sessionId": session.id, "closedAs": closed_as, "reason": reason, "meterStopWh": meter_stop_wh,
+            "energyWh": energy_wh, "closedWithEnergyWh": session.energy_wh, "stoppedAt": stopped_at.isoformat(),
+        })
+        log.info("%s: late stop of session %s (closed as %s) corrected it to %s Wh",
+                 session.charge_point_id, session.id, closed_as, energy_wh)
+        self._publish(outbox, session.id, SessionEnded(session.id, reason, energy_wh, stopped_at))
+
+    # -- sessions a pile never closes ----------------------------------------------------------------
+
+    async def close_stale(self, stale_after_s: int, now: datetime | None = None) -> int:
+        """Close the active sessions nothing was heard of for ``stale_after_s`` (no sample, no connector
+        status, no phase, opened before) whose connector is reported Available or whose pile booted since
+        (``rules.stale_close_reason``); returns how many this call closed. Safe to run on several nodes at
+        once: each close is conditional on the session being unchanged since it was read."""
+        now = now or self.clock.now()
+        cutoff = now - timedelta(seconds=stale_after_s)
+        candidates = await repository.silent_sessions(cutoff)
+        if not candidates:
+            return 0
+        connectors = {
+            c.id: c for c in await self.charge_points.connectors_by_ids(list({s.connector_id for s in candidates}))
+        }
+        piles = {p.id: p for p in await self.charge_points.list_by_ids(list({s.charge_point_id for s in candidates}))}
+        phases = await repository.latest_phase_at([s.id for s in candidates])
+        closed = 0
+        for session in candidates:
+            connector, cp = connectors.get(session.connector_id), piles.get(session.charge_point_id)
+            heard = max(t for t in (session.created_at, session.last_sample_at, phases.get(session.id)) if t)
+            status_at = connector.status_at if connector else None
+            reason = rules.stale_close_reason(
+                heard, connector.status if connector else None, status_at, cp.booted_at if cp else None, cutoff
+            )
+            if reason is not None and await self._close_silent(session, reason, heard, stale_after_s):
+                closed += 1
+        return closed
+
+    async def _close_silent(self, session: ChargingSession, reason: str, heard: datetime, stale_after_s: int) -> bool:
+        """Closed as of when it was last heard of (its last sample, say): the last evidence that it charged."""
+        async with self.uow.begin() as outbox:
+            # unchanged since read: a sample or a phase stored meanwhile keeps the session open
+            unchanged = {"last_sample_at": session.last_sample_at, "energy_wh": session.energy_wh,
+                         "phase": session.phase}
+            stop = session.meter_start_wh + session.energy_wh
+            if not await self._close(session, stop, heard, reason, None, outbox, expect=unchanged):
+                return False
+            await self.charge_points.record_event(session.charge_point_id, "SessionClosedByRule", {
+                "sessionId": session.id, "reason": reason, "lastHeardAt": heard.isoformat(),
+                "staleAfterS": stale_after_s, "energyWh": session.energy_wh,
+            })
+        log.info("%s: session %s closed as %s (nothing heard since %s)", session.charge_point_id, session.id,
+                 reason, heard.isoformat())
+        return True
+
+    async def sweep_forever(self, stale_after_s: int, interval_s: float) -> None:
+        """Every node runs this for its lifetime (see ``close_stale``: running it twice closes nothing twice)."""
+        while True:
+            try:
+                await self.close_stale(stale_after_s)
+            except Exception:  # one failed round must not stop the sweep for good
+                log.exception("session sweep failed")
+            await asyncio.sleep(interval_s)
 
     # -- transactions whose ids the pile chooses (OCPP 2.0.1) -----------------------------------------
 
@@ -230,10 +332,19 @@ class ChargingService:
         stopped_at = clamp_reported(at, self.clock.now())
         async with self.uow.begin() as outbox:
             session = await repository.pile_transaction_for_update(charge_point_id, pile_transaction_id)
-            if session is None or session.status != SessionStatus.ACTIVE:
+            if session is None:
                 return
             stop = meter_stop_wh if meter_stop_wh is not None else session.meter_start_wh + session.energy_wh
-            await self._close(session, stop, stopped_at, reason, stop_id_tag, outbox)
+            if session.status == SessionStatus.ACTIVE:
+                await self._close(session, stop, stopped_at, reason, stop_id_tag, outbox)
+            elif session.stop_reason in rules.CLOSED_BY_RULE:
+                if meter_stop_wh is None:  # the latest register stored, late samples included
+                    stop = max(session.meter_start_wh + session.energy_wh, await self._latest_register(session))
+                await self._correct(session, stop, stopped_at, reason, stop_id_tag, outbox)
+
+    async def _latest_register(self, session: ChargingSession) -> int:
+        latest = await repository.latest_register(session.id)
+        return latest if latest is not None else session.meter_start_wh
 
     async def find_pile_transaction(self, charge_point_id: str, pile_transaction_id: str) -> ChargingSession | None:
         return await repository.pile_transaction(charge_point_id, pile_transaction_id)

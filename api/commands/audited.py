@@ -37,6 +37,9 @@ def _plain(value: Any) -> Any:
 
 def describe(command: Command) -> dict[str, Any]:
     values: dict[str, Any] = _plain(dataclasses.asdict(command))
+    for each in dataclasses.fields(command):
+        if each.metadata.get("secret"):  # a password: the trail says it was set, never what it is
+            values[each.name] = "(hidden)"
     if isinstance(values.get("location"), str):  # a signed link is a capability: keep it out of the trail
         values["location"] = values["location"].split("?", 1)[0]
     return values

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -13,7 +13,8 @@ class Outcome(StrEnum):
     """The pile agreed (its own word may be more precise: Scheduled, Unlocked…, see ``status``)."""
     REJECTED = "rejected"
     OFFLINE = "offline"
-    """No live connection to the pile: nothing was sent."""
+    """No live connection to the pile: nothing was sent, or the connection closed before the pile answered (it
+    may have acted: read the pile's state again)."""
     TIMED_OUT = "timed_out"
     """Sent, but no answer within the call timeout: the pile may or may not have acted."""
     ERROR = "error"
@@ -169,6 +170,15 @@ class UpdateFirmware:
     retry_interval_s: int | None = None
 
 
+@dataclass(frozen=True)
+class SetBasicAuthPassword:
+    """Give the pile a new HTTP Basic auth password (OCPP 1.6 AuthorizationKey, 2.0.1
+    SecurityCtrlr.BasicAuthPassword); the pile uses it from its next connection."""
+
+    password: str = field(repr=False, metadata={"secret": True})
+    """Never logged, never audited."""
+
+
 Command = (
     RemoteStart
     | RemoteStop
@@ -185,6 +195,7 @@ Command = (
     | GetLocalListVersion
     | GetDiagnostics
     | UpdateFirmware
+    | SetBasicAuthPassword
 )
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
+from api.access import rules as access_rules
 from api.access.dto import Permission, Viewer
+from api.access.errors import Forbidden
+from api.access.passwords import hash_password
 from api.access.service import AccessService, Place, require_viewer
 from api.audit.dto import PLATFORM, Actor, AuditRecord
+from api.charge_point import rules as pile_rules
 from api.charge_point.service import ChargePointService
 from api.charging.dto import AuthorizationStatus
 from api.charging.service import ChargingService
@@ -31,6 +36,7 @@ from api.commands.dto import (
     RemoteStop,
     ReserveNow,
     SendLocalList,
+    SetBasicAuthPassword,
     UpdateFirmware,
 )
 from api.commands.service import CommandService
@@ -38,6 +44,7 @@ from api.commands.station_access import StationAccessService
 from api.core.clock import Clock, as_utc
 from api.core.errors import InvalidInput, NotFound
 from api.files.service import FileService
+from api.models import ChargePoint
 from api.models.enums import Availability, SessionStatus
 from api.policy.errors import NotAdmitted
 
@@ -65,6 +72,18 @@ ACTION_NAMES: dict[str, str] = {
 READ_ONLY = ("GetConfiguration", "GetLocalListVersion")
 # a local list decides who may charge: managing access, not operating
 ACCESS = ("SendLocalList",)
+# the pile's Basic auth password: set only through set_password (hashed, never kept in clear or audited)
+PASSWORD_KEYS = frozenset({"AuthorizationKey", "SecurityCtrlr.BasicAuthPassword"})
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    result: CommandResult | None
+    """The pile's answer to the new password; None when it was only stored (``apply_on_pile=False``)."""
+    stored: bool
+    """The new password opens the pile's next connections (the previous one for a grace period)."""
+    password: str | None
+    """A generated password, shown this once: when stored, or when the pile may have taken it (timed out)."""
 
 
 class OperationsService:
@@ -91,6 +110,10 @@ class OperationsService:
             else Permission.MANAGE_ACCESS if name in ACCESS
             else Permission.OPERATE_PILES
         )
+        if isinstance(command, SetBasicAuthPassword) or (
+            isinstance(command, ChangeConfiguration) and command.key in PASSWORD_KEYS
+        ):
+            raise InvalidInput("a pile's password is set with setChargePointPassword (it is stored hashed)")
         place = await self.access.require_charge_point(viewer, permission, charge_point_id)
         actor = actor_of(require_viewer(viewer))
         if isinstance(command, ChangeAvailability):
@@ -102,11 +125,17 @@ class OperationsService:
         result = await self.sender.send(actor, place, command, ACTION_NAMES[name])
         if isinstance(command, SendLocalList):
             await self.station_access.note_sent_by_hand(charge_point_id, command, result)
-        if isinstance(command, GetConfiguration) and not command.keys and result.outcome == Outcome.ACCEPTED:
-            await self.charge_points.store_reported_configuration(
-                charge_point_id,
-                [{"key": c.key, "value": c.value, "readonly": c.readonly} for c in result.configuration],
-            )
+        if isinstance(command, GetConfiguration):
+            # AuthorizationKey is write-only (Security Whitepaper); a pile that reports it anyway is not repeated
+            result = dataclasses.replace(result, configuration=tuple(
+                dataclasses.replace(c, value="(hidden)") if c.key in PASSWORD_KEYS and c.value else c
+                for c in result.configuration
+            ))
+            if not command.keys and result.outcome == Outcome.ACCEPTED:
+                await self.charge_points.store_reported_configuration(
+                    charge_point_id,
+                    [{"key": c.key, "value": c.value, "readonly": c.readonly} for c in result.configuration],
+                )
         return result
 
     async def _admit(self, actor: Actor, place: Place, command: RemoteStart) -> None:
@@ -269,6 +298,56 @@ class OperationsService:
         ))
         return True
 
+    # -- security: the pile's password and profile -----------------------------------------------------
+
+    async def set_password(
+        self, viewer: Viewer | None, charge_point_id: str, password: str | None, *, apply_on_pile: bool = True
+    ) -> PasswordChange:
+        """Give the pile a new Basic auth password (a generated one when ``password`` is None). It is sent to
+        the pile, and its hash stored only when the pile accepts it: until then the old one keeps working.
+        ``apply_on_pile=False`` only stores it (a pile configured by hand, say at installation)."""
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, charge_point_id)
+        actor = actor_of(require_viewer(viewer))
+        pile = await self.charge_points.get(charge_point_id)
+        generated = password is None
+        if password is None:
+            password = pile_rules.generate_password(pile.protocol)
+        elif problem := pile_rules.password_problem(password, pile.protocol):
+            raise InvalidInput(problem)
+        password_hash = await hash_password(password)
+        if not apply_on_pile:
+            await self.charge_points.set_password_hash(charge_point_id, password_hash)
+            await self.sender.audit.record(AuditRecord(
+                actor=actor, action="pile.set_password", outcome="stored", operator_id=place.operator_id or None,
+                station_id=place.station_id or None, charge_point_id=charge_point_id, target=charge_point_id,
+                details={"command": "SetBasicAuthPassword", "password": "(hidden)", "applied_on_pile": False},
+            ))
+            return PasswordChange(None, True, password if generated else None)
+        result = await self.sender.send(actor, place, SetBasicAuthPassword(password), "pile.set_password")
+        stored = result.outcome == Outcome.ACCEPTED
+        if stored:
+            await self.charge_points.set_password_hash(charge_point_id, password_hash)
+        shown = generated and result.outcome in (Outcome.ACCEPTED, Outcome.TIMED_OUT)
+        return PasswordChange(result, stored, password if shown else None)
+
+    async def set_security_profile(self, viewer: Viewer | None, charge_point_id: str, profile: int) -> ChargePoint:
+        """Require ``profile`` at the pile's next handshakes. The pile itself is configured apart (1.6
+        SecurityProfile, 2.0.1 network profiles); a lower profile is the operator's decision, not a station's."""
+        place = await self.access.require_charge_point(viewer, Permission.OPERATE_PILES, charge_point_id)
+        actor = require_viewer(viewer)
+        if not access_rules.runs_operator(actor, place.operator_id or None):
+            raise Forbidden(f"{actor.name} ({actor.describe()}) may not set the security profile of {charge_point_id}: "
+                            "operator admins only")
+        before = await self.charge_points.get(charge_point_id)
+        pile = await self.charge_points.set_security_profile(charge_point_id, profile)
+        await self.sender.audit.record(AuditRecord(
+            actor=actor_of(actor), action="pile.security_profile", outcome="done",
+            operator_id=place.operator_id or None, station_id=place.station_id or None,
+            charge_point_id=charge_point_id, target=charge_point_id,
+            details={"from": before.security_profile, "to": profile},
+        ))
+        return pile
+
     # -- re-applying desired state after a boot ------------------------------------------------------
 
     async def reapply(self, charge_point_id: str) -> list[CommandResult]:
@@ -284,6 +363,9 @@ class OperationsService:
             if result.outcome in (Outcome.OFFLINE, Outcome.TIMED_OUT):
                 return results  # the pile went away again: the next boot tries again
         for key, value in state.configuration:
+            if key in PASSWORD_KEYS:  # kept by hand before passwords were hashed: never re-sent in clear
+                log.warning("%s: not re-applying desired %s (use setChargePointPassword)", charge_point_id, key)
+                continue
             result = await self._configure(PLATFORM, place, ChangeConfiguration(key, value))
             results.append(result)
             if result.outcome in (Outcome.OFFLINE, Outcome.TIMED_OUT):

@@ -20,6 +20,7 @@ from api.commands.dto import (
     RemoteStart,
     ReserveNow,
     SendLocalList,
+    SetBasicAuthPassword,
     TriggerMessage,
     UnlockConnector,
     UpdateFirmware,
@@ -103,6 +104,9 @@ def _check(command: Command) -> None:
             _location(command.location)
             _aware(command.retrieve_at, "the retrieve time")
             _retries(command.retries, command.retry_interval_s)
+        case SetBasicAuthPassword():
+            if not 16 <= len(command.password) <= 40 or not command.password.isascii():
+                raise InvalidInput("a pile's password has 16 to 40 ASCII characters")
 
 
 def _id_tag(id_tag: str) -> None:

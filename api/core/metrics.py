@@ -19,3 +19,7 @@ bus_lag_seconds = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 subscriptions_active = Gauge("chargeops_subscriptions_active", "Live event subscriptions on this node (GraphQL and internal)")
+ocpp_handshake_refusals = Counter(
+    "chargeops_ocpp_handshake_refusals_total",
+    "Pile WebSocket handshakes refused, by reason (a closed set: charge_point.errors.RefusalReason)", ["reason"],
+)

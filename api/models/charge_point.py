@@ -44,6 +44,16 @@ class ChargePoint(Model):
     reported_configuration = fields.JSONField(null=True)
     """The last GetConfiguration answer: ``[{"key", "value", "readonly"}]``."""
     reported_configuration_at = fields.DatetimeField(null=True)
+    security_profile = fields.SmallIntField(default=0)
+    """OCPP security profile required at the handshake: 0 none (a password, when set, is still required),
+    1 HTTP Basic auth, 2 TLS and Basic auth, 3 TLS with a client certificate naming the pile."""
+    password_hash = fields.CharField(max_length=255, null=True)
+    """argon2id hash of the pile's Basic auth password (the OCPP AuthorizationKey / BasicAuthPassword)."""
+    previous_password_hash = fields.CharField(max_length=255, null=True)
+    """The password replaced by the last rotation: accepted until ``previous_password_until``, or until the
+    pile first authenticates with the new one."""
+    previous_password_until = fields.DatetimeField(null=True)
+    password_changed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

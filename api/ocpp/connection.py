@@ -4,6 +4,15 @@ We keep the library's ``@on`` routing, its payload dataclasses and its ``call()`
 its ``route_message``: every frame is pre-parsed (``frames.parse``), requests are validated against
 validators compiled at start-up, errors are answered in the pile's own protocol version, and a handler
 that fails (a storage error, say) produces a CALLERROR, so the pile keeps its data and retries.
+
+Each pile's calls pass a token bucket (``CHARGEOPS_OCPP_RATE_PER_S``, ``CHARGEOPS_OCPP_RATE_BURST``). OCPP-J
+names no error for "too many calls", so a call over the limit gets ``GenericError`` (1.6 §4.2.3 and 2.0.1
+part 4 §4.3: "any other error not covered by the more specific error codes") with a "rate limited; retry
+later" description and ``retryAfterS`` in its details. Not ``InternalError``, which says we failed (and is
+what a storage failure answers), nor ``ProtocolError``/``SecurityError``, which say the message itself is
+wrong, so a pile would drop it instead of retrying. A pile that keeps sending after its rejections
+(more rejected calls than a whole burst before the bucket refills) is a flood: ``PileFlooding`` is raised
+and the server closes its socket with 1008 (policy violation).
 """
 
 from __future__ import annotations
@@ -11,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -41,6 +52,101 @@ class Transport(Protocol):
     async def send(self, message: str) -> None: ...
 
 
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A JSON ``\\uD800``-``\\uDFFF`` escape: fine in a pair (an emoji), not Unicode text alone."""
+
+
+def refuse_lone_surrogates(raw: str | bytes, frame: frames.Frame) -> None:
+    """JSON may escape a lone UTF-16 surrogate (RFC 8259 §8.2: "unpredictable"); such a string is no Unicode
+    text, could be neither stored nor echoed in an answer, so the frame is refused as malformed."""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw  # parse() has read it: it decodes
+    if SURROGATE_ESCAPE.search(text) is None:
+        return
+    try:
+        json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        unique_id = frames.UNKNOWN_ID if _not_text(frame.unique_id) else frame.unique_id
+        raise FrameError(
+            Fault.FORMAT, "the frame holds a lone UTF-16 surrogate escape, which is no Unicode text",
+            unique_id, respond=isinstance(frame, frames.Call),
+        ) from None
+
+
+INT32 = 2**31 - 1
+INT64 = 2**63 - 1
+REGISTERS = frozenset({"meterStart", "meterStop"})
+"""1.6 energy registers (Wh): a busy DC pile's lifetime register outgrows 32 bits; we keep 64."""
+
+
+def refuse_oversized_integers(payload: Any, unique_id: str, path: str = "") -> None:
+    """The schemas say ``integer`` with no bound; OCPP 2.0.1 part 2 §2.1.3 makes it 32-bit, and so do 1.6 piles
+    for ids and counters. Beyond that a number cannot be stored, and a pile told ``InternalError`` would resend
+    it forever, so it is a TypeConstraintViolation (registers: beyond 64 bits)."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if type(value) is int:
+                limit = INT64 if key in REGISTERS else INT32
+                if not -limit - 1 <= value <= limit:
+                    where = f"{path}/{key}" if path else key
+                    raise FrameError(Fault.TYPE, f"{where}: {value} is beyond a {64 if limit == INT64 else 32}-bit "
+                                     "integer"[:255], unique_id, {"path": where})
+            elif isinstance(value, dict | list):
+                refuse_oversized_integers(value, unique_id, f"{path}/{key}" if path else key)
+    elif isinstance(payload, list):
+        for index, value in enumerate(payload):
+            if type(value) is int and not -INT32 - 1 <= value <= INT32:
+                raise FrameError(Fault.TYPE, f"{path}/{index}: {value} is beyond a 32-bit integer"[:255], unique_id,
+                                 {"path": f"{path}/{index}"})
+            if isinstance(value, dict | list):
+                refuse_oversized_integers(value, unique_id, f"{path}/{index}")
+
+
+def _not_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class PileFlooding(Exception):
+    """The pile ignores its rate-limit errors: its socket is closed (1008)."""
+
+
+class TokenBucket:
+    """``rate`` calls per second, up to ``burst`` at once; ``rate`` 0 means no limit.
+
+    ``debt`` counts rejected calls and drains at the same rate: above ``burst`` the pile is flooding."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.debt = 0.0
+        self.clock = clock
+        self.at = clock()
+
+    def take(self) -> bool:
+        if self.rate <= 0:
+            return True
+        now = self.clock()
+        refill, self.at = (now - self.at) * self.rate, now
+        self.tokens = min(float(self.burst), self.tokens + refill)
+        self.debt = max(0.0, self.debt - refill)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.debt += 1
+        return False
+
+    @property
+    def flooding(self) -> bool:
+        return self.debt > self.burst
+
+    def wait_s(self) -> float:
+        return (1 - self.tokens) / self.rate if self.rate > 0 else 0.0
+
+
 class OcppConnection(ChargePoint):  # type: ignore[misc]
     dialect: str = ""
     schemas: SchemaSet
@@ -54,17 +160,25 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
         self.follow_up: Callable[[], Awaitable[Any]] | None = None
         """Set by a handler: run after its answer has been sent (a handler must never call its own pile)."""
         """Registration accepted: until then only BootNotification and Heartbeat are answered."""
+        settings = services.settings
+        self.calls = TokenBucket(settings.ocpp_rate_per_s, settings.ocpp_rate_burst)
+        self.closed = asyncio.Event()
+        """Set when this socket is done (closed by either side, or replaced): commands waiting on it end."""
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         try:
             frame = frames.parse(raw_msg)
+            refuse_lone_surrogates(raw_msg, frame)
         except FrameError as error:
+            if error.respond and not await self._admit(error.unique_id):
+                return
             log.warning("%s: unreadable frame (%s): %.200r", self.id, error.description, raw_msg)
             if error.respond:
-                await self._send(error.to_json(self.dialect))
+                await self._send_error(error)
             return
         if isinstance(frame, frames.Call):
-            await self._answer(frame)
+            if await self._admit(frame.unique_id, frame.action):
+                await self._answer(frame)
         elif isinstance(frame, frames.CallResult):
             self._response_queue.put_nowait(LibCallResult(frame.unique_id, frame.payload))
         else:
@@ -72,13 +186,37 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
                 LibCallError(frame.unique_id, frame.error_code, frame.description, frame.details)
             )
 
+    async def _send_error(self, error: FrameError) -> None:
+        text = error.to_json(self.dialect)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from the pile's frame (its id, say) must not kill the socket
+            error.unique_id = frames.UNKNOWN_ID if _not_text(error.unique_id) else error.unique_id
+            text = error.to_json(self.dialect).encode("utf-8", "backslashreplace").decode("utf-8")
+        await self._send(text)
+
+    async def _admit(self, unique_id: str, action: str = "unreadable") -> bool:
+        """Take a token for a frame we would answer; without one, answer GenericError (see the module's doc)."""
+        if self.calls.take():
+            return True
+        wait_s = round(max(self.calls.wait_s(), 0.05), 2)
+        error = FrameError(
+            Fault.GENERIC, f"rate limited: more than {self.calls.rate:g} calls/s; retry later", unique_id,
+            {"retryAfterS": wait_s},
+        )
+        await self._send_error(error)
+        self._measure(action if self.schemas.knows(action) else "unknown", "rate_limited", time.perf_counter())
+        if self.calls.flooding:
+            raise PileFlooding(f"{self.id} kept calling over its rate limit ({self.calls.rate:g}/s)")
+        return False
+
     async def _answer(self, call: frames.Call) -> None:
         started = time.perf_counter()
         action = call.action if self.schemas.knows(call.action) else "unknown"  # labels stay a closed set
         try:
             payload = await self._dispatch(call)
         except FrameError as error:
-            await self._send(error.to_json(self.dialect))
+            await self._send_error(error)
             self._measure(action, error.fault.value, started)
             return
         except Exception as failure:
@@ -86,7 +224,7 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
             if is_database_error(failure):
                 metrics.database_errors.inc()
             error = FrameError(Fault.INTERNAL, f"{call.action} could not be processed; retry later", call.unique_id)
-            await self._send(error.to_json(self.dialect))
+            await self._send_error(error)
             self._measure(action, error.fault.value, started)
             return
         await self._send(frames.encode([frames.CALLRESULT, call.unique_id, payload]))
@@ -111,6 +249,7 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
                 Fault.SECURITY, "registration is not accepted yet; send BootNotification", call.unique_id
             )
         self.schemas.check_request(call.action, call.unique_id, call.payload)
+        refuse_oversized_integers(call.payload, call.unique_id)
         kwargs = camel_to_snake_case(call.payload)
         if "call_unique_id" in inspect.signature(handler).parameters:
             kwargs["call_unique_id"] = call.unique_id
@@ -146,8 +285,26 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
         if isinstance(payload, CommandResult):
             return payload
         action = type(payload).__name__
+        if self.closed.is_set():
+            return CommandResult(Outcome.OFFLINE, message=f"the connection closed before {action} was sent")
+        # the socket may close (the pile reconnected elsewhere, or went away) while we wait: answer at once then
+        sent = asyncio.ensure_future(self.call(payload, suppress=False))
+        gone = asyncio.ensure_future(self.closed.wait())
         try:
-            answer = await self.call(payload, suppress=False)
+            await asyncio.wait((sent, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            answered = sent.done()
+            if not answered:
+                sent.cancel()
+                await asyncio.gather(sent, return_exceptions=True)
+        if not answered:
+            return CommandResult(
+                Outcome.OFFLINE,
+                message=f"the connection closed before the pile answered {action}; it may have acted on it",
+            )
+        try:
+            answer = sent.result()
         except TimeoutError:
             return CommandResult(Outcome.TIMED_OUT, message=f"no answer to {action} within {self._response_timeout} s")
         except OCPPError as error:  # a CALLERROR, or an answer that breaks the schema
@@ -158,7 +315,17 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
 
     async def run(self) -> None:
         """Receive until the socket closes; frames are handled in order, as OCPP-J requires."""
-        await self.start()
+        try:
+            await self.start()
+        finally:
+            self.closed.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close this socket (replaced by a newer one, or shutdown); commands waiting on it end at once."""
+        self.closed.set()
+        close = getattr(self._connection, "close", None)
+        if close is not None:
+            await close(code, reason)
 
 
 def spawn(coro: Any, name: str) -> asyncio.Task[Any]:

@@ -1,10 +1,14 @@
 """The OCPP-J endpoint ``/ocpp/{chargePointId}`` on the same port as the API.
 
 Handshake (OCPP-J 1.6 §3, 2.0.1 part 4 §3): the identity must be a registered charge point (or
-auto-registration is on); otherwise the upgrade is refused (HTTP 403) and nothing is created. The pile must
-offer a subprotocol we speak (``ocpp1.6``, ``ocpp2.0.1``); of several, the first it lists wins (its order is
+auto-registration is on); otherwise the upgrade is refused (HTTP 403) and nothing is created. It must then
+show what its security profile asks for (``security.py``: Basic auth, TLS, a client certificate), else HTTP
+401 or 403; every refusal is logged, counted by reason, and kept as a ``SecurityEvent`` of a registered pile.
+The pile must offer a subprotocol we speak (``ocpp1.6``, ``ocpp2.0.1``); of several, the first it lists wins (its order is
 its preference). If it offers none we know, we complete the handshake without one and close at once, as
-OCPP-J §3.1.2 prescribes. A second connection with the same identity replaces the first.
+OCPP-J §3.1.2 prescribes. A second connection with the same identity replaces the first: the old socket is
+closed (4000), a command waiting on it ends at once (``OFFLINE``), later commands go to the new socket, and
+the old socket's end never marks the pile offline (``Registry.turn``).
 """
 
 from __future__ import annotations
@@ -15,10 +19,20 @@ import re
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from api.charge_point.errors import ChargePointError
+from api.access.passwords import verify_password
+from api.charge_point.errors import (
+    ChargePointError,
+    ChargePointRejected,
+    HandshakeRefused,
+    PileNotAuthenticated,
+    RefusalReason,
+    UnknownChargePoint,
+)
 from api.container import Services
+from api.core import metrics
 from api.models.enums import RegistrationStatus
-from api.ocpp.connection import OcppConnection
+from api.ocpp import security
+from api.ocpp.connection import OcppConnection, PileFlooding
 from api.ocpp.registry import Registry
 from api.ocpp.v16.handlers import ChargePointV16
 from api.ocpp.v201.handlers import ChargePointV201
@@ -31,9 +45,12 @@ DIALECTS: dict[str, type[OcppConnection]] = {"ocpp1.6": ChargePointV16, "ocpp2.0
 IDENTITY = re.compile(r"^[A-Za-z0-9._:\-*+@#|]{1,48}$")
 
 CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_REPLACED = 4000
 """Private close code: another connection with this identity took over."""
+REPLACED_CLOSE_WAIT_S = 2
+"""How long a new socket waits for its predecessor's close frame to go out (a dead peer may never read it)."""
 
 
 class FrameTooBig(Exception):
@@ -61,13 +78,16 @@ class StarletteTransport:
 
     async def send(self, message: str) -> None:
         async with self._send_lock:
-            await self.websocket.send_text(message)
+            try:
+                await self.websocket.send_text(message)
+            except RuntimeError as error:  # closed meanwhile (replaced, or shutting down): the pile is gone
+                raise WebSocketDisconnect(1006, str(error)) from error
 
     async def close(self, code: int, reason: str) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             try:
                 await self.websocket.close(code=code, reason=reason)
-            except RuntimeError:
+            except (RuntimeError, WebSocketDisconnect):
                 pass  # the peer closed first
 
 
@@ -75,18 +95,23 @@ class OcppServer:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.registry: Registry[OcppConnection] = Registry()
+        for reason in RefusalReason:  # every reason shows in /metrics from the start, at 0
+            metrics.ocpp_handshake_refusals.labels(reason.value)
 
     async def endpoint(self, websocket: WebSocket) -> None:
         charge_point_id: str = websocket.path_params["charge_point_id"]
         if not IDENTITY.fullmatch(charge_point_id):
             log.warning("refused handshake: invalid charge point identity %.60r", charge_point_id)
-            await websocket.close(code=1008)
+            metrics.ocpp_handshake_refusals.labels(RefusalReason.INVALID_IDENTITY.value).inc()
+            await security.refuse(websocket, 403)
             return
+        proof = security.proof_of(
+            websocket.scope, charge_point_id, trust_proxy=self.services.settings.trust_proxy_headers
+        )
         try:
-            admission = await self.services.charge_points.admit(charge_point_id)
+            admission = await self.services.charge_points.admit(charge_point_id, proof, verify_password)
         except ChargePointError as error:
-            log.warning("refused handshake of %s: %s", charge_point_id, error.message)
-            await websocket.close(code=1008)
+            await self._refuse(websocket, charge_point_id, error, proof.secure)
             return
         offered = list(websocket.scope.get("subprotocols") or [])
         dialect = next((p for p in offered if p in DIALECTS), None)
@@ -105,19 +130,52 @@ class OcppServer:
         previous = self.registry.claim(charge_point_id, connection)
         if previous is not None:
             log.info("%s reconnected; closing its previous socket", charge_point_id)
-            await previous._connection.close(CLOSE_REPLACED, "replaced by a newer connection")
+            try:
+                await asyncio.wait_for(previous.close(CLOSE_REPLACED, "replaced by a newer connection"),
+                                       REPLACED_CLOSE_WAIT_S)
+            except TimeoutError:
+                log.warning("%s: the previous socket did not take its close frame; left to its keepalive", charge_point_id)
         try:
-            await self.services.charge_points.connected(charge_point_id, dialect)
+            async with self.registry.turn(charge_point_id):
+                if self.registry.is_live(charge_point_id, connection):  # not replaced again meanwhile
+                    await self.services.charge_points.connected(charge_point_id, dialect)
             await connection.run()
         except WebSocketDisconnect:
             pass
         except FrameTooBig as error:
             log.warning("%s: %s", charge_point_id, error)
             await transport.close(CLOSE_TOO_BIG, "frame too big")
+        except PileFlooding as error:
+            log.warning("%s", error)
+            await transport.close(CLOSE_POLICY_VIOLATION, "rate limit exceeded")
         finally:
+            connection.closed.set()
             if self.registry.release(charge_point_id, connection):
-                await self.services.charge_points.disconnected(charge_point_id)
+                async with self.registry.turn(charge_point_id):
+                    if charge_point_id not in self.registry:  # no successor marked it online meanwhile
+                        await self.services.charge_points.disconnected(charge_point_id)
+
+    async def _refuse(self, websocket: WebSocket, charge_point_id: str, error: ChargePointError, secure: bool) -> None:
+        """Refuse the upgrade: log, count, keep a SecurityEvent (registered piles), answer 401 or 403."""
+        if isinstance(error, HandshakeRefused):
+            reason = error.reason
+        elif isinstance(error, UnknownChargePoint):
+            reason = RefusalReason.UNREGISTERED
+        else:
+            reason = RefusalReason.REJECTED
+        client = websocket.scope.get("client") or ("?", 0)
+        log.warning("refused handshake of %s from %s: %s (%s)", charge_point_id, client[0], reason.value, error.message)
+        metrics.ocpp_handshake_refusals.labels(reason.value).inc()
+        if isinstance(error, HandshakeRefused | ChargePointRejected):  # the pile exists: it keeps the event
+            try:
+                await self.services.charge_points.record_security_event(
+                    charge_point_id, reason.value,
+                    {"message": error.message, "remote": str(client[0]), "tls": secure},
+                )
+            except Exception:  # a refusal is answered even when the database is not
+                log.exception("%s: could not record the refused handshake", charge_point_id)
+        await security.refuse(websocket, 401 if isinstance(error, PileNotAuthenticated) else 403)
 
     async def close_all(self) -> None:
         for connection in self.registry.connections():
-            await connection._connection.close(1001, "server shutting down")
+            await connection.close(1001, "server shutting down")

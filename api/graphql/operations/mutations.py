@@ -13,6 +13,8 @@ from api.core.errors import InvalidInput
 from api.graphql.context import Info
 from api.graphql.errors import maps_domain_errors, parse_int_id
 from api.graphql.operations.types import (
+    ChargePointPasswordResult,
+    ChargePointSecurity,
     CommandResult,
     ConfigurationKey,
     ConfigurationResult,
@@ -181,4 +183,40 @@ class OperationsMutations:
         result = await _send(info, charge_point_id, dto.GetLocalListVersion())
         return LocalListVersionResult(
             result=CommandResult.of(str(charge_point_id), result), list_version=result.list_version
+        )
+
+    @strawberry.mutation(
+        description="Give a pile a new HTTP Basic auth password (OCPP 1.6 AuthorizationKey, hex-encoded; 2.0.1 "
+        "SecurityCtrlr.BasicAuthPassword). Null: a random one is generated and returned once. It is stored, "
+        "hashed, only when the pile accepts it; until then the old one keeps working."
+    )
+    @maps_domain_errors
+    async def set_charge_point_password(
+        self, info: Info, charge_point_id: strawberry.ID, password: str | None = None,
+        apply_on_pile: Annotated[
+            bool, strawberry.argument(description="False: only store it (a pile configured by hand); nothing is sent.")
+        ] = True,
+    ) -> ChargePointPasswordResult:
+        change = await info.context.services.operations.set_password(
+            await info.context.viewer(), str(charge_point_id), password, apply_on_pile=apply_on_pile
+        )
+        return ChargePointPasswordResult(
+            charge_point_id=charge_point_id, stored=change.stored, password=change.password,
+            result=CommandResult.of(str(charge_point_id), change.result) if change.result is not None else None,
+        )
+
+    @strawberry.mutation(
+        description="Set the OCPP security profile a pile must meet at its next handshakes (operator admins). "
+        "Profiles 1 and 2 need a password first; 2 and 3 need TLS (wss://). Configure the pile to match."
+    )
+    @maps_domain_errors
+    async def set_charge_point_security_profile(
+        self, info: Info, charge_point_id: strawberry.ID, profile: int
+    ) -> ChargePointSecurity:
+        pile = await info.context.services.operations.set_security_profile(
+            await info.context.viewer(), str(charge_point_id), profile
+        )
+        return ChargePointSecurity(
+            charge_point_id=strawberry.ID(pile.id), security_profile=pile.security_profile,
+            has_password=pile.password_hash is not None, password_changed_at=pile.password_changed_at,
         )

@@ -103,3 +103,30 @@ class LocalListEntryInput:
     )
     expires_at: datetime | None = strawberry.field(default=None, description="With a time zone.")
     parent_id_tag: str | None = None
+
+
+@strawberry.type(description="A pile's new Basic auth password: sent to the pile, stored (hashed) once it accepted.")
+class ChargePointPasswordResult:
+    charge_point_id: strawberry.ID
+    stored: bool = strawberry.field(
+        description="The new password opens the pile's next connections (the previous one for a short grace "
+        "period, or until the pile first uses the new one). False: the old password stays."
+    )
+    password: str | None = strawberry.field(
+        description="The generated password, shown only this once (when stored, or when the pile may have taken "
+        "it: TIMED_OUT); null when the caller chose it."
+    )
+    result: CommandResult | None = strawberry.field(
+        description="The pile's answer (AuthorizationKey / BasicAuthPassword); null when only stored."
+    )
+
+
+@strawberry.type(description="What a pile must show at its WebSocket handshake.")
+class ChargePointSecurity:
+    charge_point_id: strawberry.ID
+    security_profile: int = strawberry.field(
+        description="0: nothing (but a password, when set); 1: HTTP Basic auth; 2: TLS and Basic auth; "
+        "3: TLS with a client certificate naming the pile."
+    )
+    has_password: bool
+    password_changed_at: datetime | None

@@ -35,6 +35,7 @@ from api.commands.dto import (
     ReserveNow,
     Reset,
     SendLocalList,
+    SetBasicAuthPassword,
     TriggerMessage,
     UnlockConnector,
     UpdateFirmware,
@@ -80,6 +81,9 @@ def to_call(command: Command) -> Any:
             return call.GetConfiguration(key=list(keys) or None)
         case ChangeConfiguration(key=key, value=value):
             return call.ChangeConfiguration(key=key, value=value)
+        case SetBasicAuthPassword(password=password):
+            # Security Whitepaper ed. 2: AuthorizationKey carries the password's bytes hex-encoded
+            return call.ChangeConfiguration(key="AuthorizationKey", value=password.encode("ascii").hex())
         case ClearCache():
             return call.ClearCache()
         case TriggerMessage(message=message, connector_no=connector_no):

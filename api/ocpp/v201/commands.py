@@ -8,6 +8,7 @@ The domain's commands speak 1.6 (it came first); here each becomes its 2.0.1 cou
     Reset                Reset: hard = Immediate, soft = OnIdle
     GetConfiguration     GetVariables       } 1.6 keys through ``CONFIGURATION``, or ``Component.Variable``
     ChangeConfiguration  SetVariables       }
+    SetBasicAuthPassword SetVariables SecurityCtrlr.BasicAuthPassword (the password in clear, A01)
     GetDiagnostics       GetLog (DiagnosticsLog, uploaded to the same signed URL)
     UpdateFirmware       UpdateFirmware (firmware.location / retrieveDateTime)
     TriggerMessage       TriggerMessage (DiagnosticsStatusNotification = LogStatusNotification)
@@ -46,6 +47,7 @@ from api.commands.dto import (
     ReserveNow,
     Reset,
     SendLocalList,
+    SetBasicAuthPassword,
     TriggerMessage,
     UnlockConnector,
     UpdateFirmware,
@@ -178,6 +180,15 @@ def to_call(command: Command, pile_transaction_id: str | None = None) -> Any:
                 set_variable_data=[
                     datatypes.SetVariableDataType(
                         attribute_value=value, component=_component(variable), variable=_variable_type(variable)
+                    )
+                ]
+            )
+        case SetBasicAuthPassword(password=password):
+            variable = CONFIGURATION["AuthorizationKey"]  # SecurityCtrlr.BasicAuthPassword, in clear (A01)
+            return call.SetVariables(
+                set_variable_data=[
+                    datatypes.SetVariableDataType(
+                        attribute_value=password, component=_component(variable), variable=_variable_type(variable)
                     )
                 ]
             )

@@ -98,11 +98,12 @@ CASES = [
         "ACCEPTED", id="changeSampleInterval",
     ),
     pytest.param(
-        'changeConfiguration(chargePointId: $cp, key: "AuthorizationKey", value: "0123456789abcdef")',
+        # (AuthorizationKey, the Basic auth password, goes only through setChargePointPassword: test_security)
+        'changeConfiguration(chargePointId: $cp, key: "LocalAuthorizeOffline", value: "false")',
         "SetVariables",
-        {"setVariableData": [{"attributeValue": "0123456789abcdef", **variable("SecurityCtrlr", "BasicAuthPassword")}]},
-        {"setVariableResult": [{"attributeStatus": "Accepted", **variable("SecurityCtrlr", "BasicAuthPassword")}]},
-        "ACCEPTED", id="changeAuthorizationKey",
+        {"setVariableData": [{"attributeValue": "false", **variable("AuthCtrlr", "LocalAuthorizeOffline")}]},
+        {"setVariableResult": [{"attributeStatus": "Accepted", **variable("AuthCtrlr", "LocalAuthorizeOffline")}]},
+        "ACCEPTED", id="changeLocalAuthorizeOffline",
     ),
     pytest.param(
         'changeConfiguration(chargePointId: $cp, key: "TxCtrlr.TxStopPoint", value: "EVConnected")',
