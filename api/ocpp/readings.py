@@ -14,6 +14,19 @@ from datetime import datetime
 from typing import Any
 
 from api.metering.dto import MeterReading
+from api.ocpp.frames import Fault, FrameError
+
+COLUMN_LIMITS = {"energy_wh": 2**63 - 1, "soc_pct": 2**15 - 1}
+"""The largest magnitude each MeterSample column holds (the others are 32-bit)."""
+INT32 = 2**31 - 1
+
+
+def fits(column: str, number: int, label: str, unique_id: str) -> int:
+    """``number`` if its column can hold it; otherwise the pile is told which value is impossible
+    (PropertyConstraintViolation), rather than failing on the database and having the pile resend it forever."""
+    if abs(number) > COLUMN_LIMITS.get(column, INT32):
+        raise FrameError(Fault.PROPERTY, f"{label} value {number} is out of range", unique_id)
+    return number
 
 
 @dataclass(frozen=True)

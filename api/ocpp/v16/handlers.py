@@ -181,6 +181,10 @@ class ChargePointV16(OcppConnection):
             connector_no is None or type(connector_no) is int
         ):
             return call_result.DataTransfer(status=DataTransferStatus.rejected, data="ids must be integers")
+        if not (transaction_id is None or 0 < transaction_id <= 2**31 - 1) or not (
+            connector_no is None or 0 <= connector_no <= 2**15 - 1
+        ):
+            return call_result.DataTransfer(status=DataTransferStatus.rejected, data="ids out of range")
         vin = data.get("vin") if isinstance(data.get("vin"), str) else None
         at = mapping.timestamp(data["timestamp"], call_unique_id) if isinstance(data.get("timestamp"), str) else None
         session_id = await self.services.charging.vehicle_report(

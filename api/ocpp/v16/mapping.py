@@ -21,7 +21,7 @@ from api.core.clock import parse_ocpp_datetime
 from api.metering.dto import MeterReading
 from api.models.enums import ConnectorStatus, RegistrationStatus
 from api.ocpp.frames import Fault, FrameError
-from api.ocpp.readings import Sample, readings
+from api.ocpp.readings import Sample, fits, readings
 
 STATUS = {
     "Available": ConnectorStatus.AVAILABLE,
@@ -141,7 +141,7 @@ def _sample(ts: datetime, sampled: dict[str, Any], unique_id: str) -> Sample:
     converted = _to_column(measurand, sampled.get("unit"), _number(sampled, unique_id), unique_id)
     if converted is None or location not in COLUMN_LOCATIONS[measurand]:
         return Sample(ts, context, extra=as_reported)
-    column, number = converted
+    column, number = converted[0], fits(converted[0], converted[1], label, unique_id)
     if phase:
         return Sample(ts, context, column, number, phased=True, extra=as_reported)
     return Sample(ts, context, column, number)

@@ -41,7 +41,7 @@ from api.core.vehicle_ids import is_vin
 from api.metering.dto import MeterReading
 from api.models.enums import ChargingPhase, ConnectorStatus, RegistrationStatus
 from api.ocpp.frames import Fault, FrameError
-from api.ocpp.readings import Sample, readings
+from api.ocpp.readings import Sample, fits, readings
 from api.ocpp.v16.mapping import COLUMN_LOCATIONS, COLUMNS, ENERGY, timestamp
 
 MAX_ID = 99
@@ -228,7 +228,7 @@ def _sample(ts: datetime, sampled: dict[str, Any], unique_id: str) -> Sample:
     converted = _to_column(measurand, unit, _number(sampled, unique_id), unique_id)
     if converted is None or location not in COLUMN_LOCATIONS[measurand]:
         return Sample(ts, context, extra=as_reported)
-    column, number = converted
+    column, number = converted[0], fits(converted[0], converted[1], label, unique_id)
     if phase:
         return Sample(ts, context, column, number, phased=True, extra=as_reported)
     return Sample(ts, context, column, number, extra=signed)
