@@ -419,6 +419,9 @@ async def test_a_provisioned_password_and_profile_1_from_graphql(server):
         "chargePointId": cp.id, "stored": True, "password": None, "result": None,
     }
     assert profile["setChargePointSecurityProfile"] == {"chargePointId": cp.id, "securityProfile": 1, "hasPassword": True}
+    shown = await data(server.base_url, "query($cp: ID!) { chargePoint(id: $cp) { securityProfile hasPassword } }",
+                       {"cp": cp.id}, token=token)
+    assert shown["chargePoint"] == {"securityProfile": 1, "hasPassword": True}
     assert (await refusal(server.ocpp_url(cp.id))).status_code == 401
     assert await connects(server.ocpp_url(cp.id), basic(cp.id, PASSWORD))
     stored = await ChargePoint.get(id=cp.id)

@@ -133,6 +133,15 @@ class ChargePoint:
     def protocol(self) -> str:
         return self.model.protocol
 
+    @strawberry.field(description="OCPP security profile the pile must meet at its handshake: 0 none, 1 Basic "
+                      "auth, 2 TLS and Basic auth, 3 TLS client certificate.")
+    def security_profile(self) -> int:
+        return self.model.security_profile
+
+    @strawberry.field(description="Whether the pile has a Basic auth password (never shown).")
+    def has_password(self) -> bool:
+        return self.model.password_hash is not None
+
     @strawberry.field
     def vendor(self) -> str:
         return self.model.vendor
