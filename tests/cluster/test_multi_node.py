@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from tests.conftest import _drop_mysql_database, _mysql_database
 from tests.support.cp_client import now
 from tests.support.gql_client import data, subscribe
 from tests.support.list_pile import ListKeepingPile
+from tests.support.serve_process import ServeProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 LIVENESS_S = 2
 
 UPDATES = """subscription($id: ID!) { sessionUpdates(sessionId: $id) {
@@ -46,61 +40,19 @@ def cluster_urls() -> tuple[str, str]:
     return database, bus
 
 
-@dataclass
-class Node:
-    name: str
-    base_url: str
-    process: asyncio.subprocess.Process
-
-    @property
-    def ws_url(self) -> str:
-        return self.base_url.replace("http://", "ws://")
-
-    def ocpp_url(self, charge_point_id: str) -> str:
-        return f"{self.ws_url}/ocpp/{charge_point_id}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
-async def node(name: str, env: dict[str, str], *extra: str) -> AsyncIterator[Node]:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        *extra, cwd=ROOT, env={**os.environ, **env, "CHARGEOPS_NODE_NAME": name, "CHARGEOPS_PUBLIC_URL": base_url},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )
+async def node(name: str, env: dict[str, str], *args: str) -> AsyncIterator[ServeProcess]:
+    process = ServeProcess({**os.environ, **env, "CHARGEOPS_NODE_NAME": name}, args=args)
+    process.env["CHARGEOPS_PUBLIC_URL"] = process.url
+    await process.start()
     try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                if process.returncode is not None:
-                    raise AssertionError(f"node {name} exited: {(await process.stderr.read()).decode()[-2000:]}")
-                try:
-                    if (await client.get(f"{base_url}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError(f"node {name} did not start")
-        yield Node(name, base_url, process)
+        yield process
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await process.stop()
 
 
-async def online(at: Node, token: str, charge_point_id: str) -> bool:
-    found = await data(at.base_url, "query($id: ID!) { chargePoint(id: $id) { online } }", {"id": charge_point_id},
+async def online(at: ServeProcess, token: str, charge_point_id: str) -> bool:
+    found = await data(at.url, "query($id: ID!) { chargePoint(id: $id) { online } }", {"id": charge_point_id},
                        token=token)
     return bool(found["chargePoint"]["online"])
 
@@ -131,7 +83,7 @@ async def test_piles_commands_and_subscribers_across_nodes_and_a_node_killed():
     piles: list[ListKeepingPile] = []
     try:
         async with node("node-a", env, "--demo", "--demo-piles", "2") as a, node("node-b", env) as b:
-            token = (await data(b.base_url, 'mutation { login(login: "admin", password: "chargeops-demo") { token } }'
+            token = (await data(b.url, 'mutation { login(login: "admin", password: "chargeops-demo") { token } }'
                                 ))["login"]["token"]
 
             # given: both demo piles hold their sockets on node A
@@ -145,7 +97,7 @@ async def test_piles_commands_and_subscribers_across_nodes_and_a_node_killed():
             assert await online(b, token, "DEMO-0001")
 
             # when: a remote start is asked of node B
-            started = await data(b.base_url, """mutation { remoteStart(chargePointId: "DEMO-0001", idTag: "DEMO0001",
+            started = await data(b.url, """mutation { remoteStart(chargePointId: "DEMO-0001", idTag: "DEMO0001",
                 connectorNo: 1) { outcome status message } }""", token=token)
 
             # then: it went through node A to the pile, and the pile's answer came back
@@ -180,13 +132,12 @@ async def test_piles_commands_and_subscribers_across_nodes_and_a_node_killed():
                     assert (await updates.next())["data"]["sessionUpdates"]["sample"]["energyWh"] == energy
 
                 # when: node A dies without a word
-                a.process.kill()
-                await a.process.wait()
+                await a.kill()
                 for pile in piles:
                     await pile.close()
 
                 # then: a command for a pile still marked as A's is OFFLINE, not a hang
-                refused = await data(b.base_url, """mutation { remoteStart(chargePointId: "DEMO-0002",
+                refused = await data(b.url, """mutation { remoteStart(chargePointId: "DEMO-0002",
                     idTag: "DEMO0002", connectorNo: 1) { outcome message } }""", token=token)
                 assert refused["remoteStart"]["outcome"] == "OFFLINE", refused
 
@@ -204,7 +155,7 @@ async def test_piles_commands_and_subscribers_across_nodes_and_a_node_killed():
                                                        "reason": "EVDisconnected"})
 
             # then: every acknowledged sample is stored, and the session closed on B's watch
-            session = (await data(b.base_url, "query($id: ID!) { session(id: $id) { status energyWh } }",
+            session = (await data(b.url, "query($id: ID!) { session(id: $id) { status energyWh } }",
                                   {"id": str(tx)}, token=token))["session"]
             stored = await stored_energies(url, tx)
             assert set(acknowledged) <= set(stored), (acknowledged, stored)

@@ -20,75 +20,24 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import socket
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from api.demo import demo_pile_id
 from tests.conftest import _drop_mysql_database, _mysql_database
 from tests.support.cp_client import CallErrorReceived, StrictChargePoint
+from tests.support.serve_process import ServeProcess, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 PILES = 200
 STALE_S = 3
 GOES_ON, STOPS, REBOOTED = "goes on", "stops", "rebooted"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Node:
-    env: dict[str, str]
-    port: int
-    process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> float:
-        started = time.monotonic()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "api", "serve", "--demo", "--demo-piles", str(PILES), "--port", str(self.port),
-            "--log-level", "warning", cwd=ROOT, env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )
-        async with httpx.AsyncClient() as client:
-            for _ in range(1200):
-                if self.process.returncode is not None:
-                    raise AssertionError(f"the node exited with {self.process.returncode}")
-                try:
-                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)).status_code == 200:
-                        return time.monotonic() - started
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("the node did not start")
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)  # a power cut: no shutdown, nothing flushed on the way out
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), 30)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
 
 
 @dataclass
@@ -216,7 +165,7 @@ async def test_a_node_killed_mid_stream_loses_nothing_it_acknowledged_and_every_
     env = {**os.environ, "CHARGEOPS_DATABASE_URL": database_url, "CHARGEOPS_SECRET_KEY": "crash-" + "c" * 40,
            "CHARGEOPS_PUBLIC_URL": f"http://127.0.0.1:{port}", "CHARGEOPS_OCPP_RESPONSE_TIMEOUT_S": "5",
            "CHARGEOPS_SESSION_STALE_AFTER_S": str(STALE_S), "CHARGEOPS_SESSION_SWEEP_INTERVAL_S": "1"}
-    node = Node(env, port)
+    node = ServeProcess(env, port, ("--demo", "--demo-piles", str(PILES)))
     db = Database(database_url)
     rng = random.Random(7)
     fates = [GOES_ON, GOES_ON, STOPS, REBOOTED]

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,68 +24,21 @@ from api.demo import DEMO_PASSWORD, demo_pile_id
 from tests.fakes.serve import serve
 from tests.fakes.wechatpay import WeChatPayFake
 from tests.support.cp_client import StrictChargePoint
+from tests.support.gql_client import data
+from tests.support.serve_process import ServeProcess, free_port
 
 ORDER = """query($id: ID!) { order(id: $id) { status paidFen costFen dueFen refundFen sharedFen
   steps { kind status } } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Node:
-    """One ChargeOps process that can be killed and started again on the same database and port."""
-
-    env: dict[str, str]
-    port: int
-    process: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "api", "serve", "--demo", "--port", str(self.port), "--log-level", "warning",
-            env=self.env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if self.process.returncode is not None:
-                    raise AssertionError(f"the node exited with {self.process.returncode}")
-                await asyncio.sleep(0.1)
-        raise AssertionError("the node did not start")
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)  # no shutdown, no flushing: a power cut
-        await self.process.wait()
-
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
-            body = (await client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                      headers=headers)).json()
-        assert "errors" not in body, body
-        return body["data"]
-
-
 @pytest.fixture
-async def node_and_fake(tmp_path: Path) -> AsyncIterator[tuple[Node, WeChatPayFake, httpx.AsyncClient]]:
+async def node_and_fake(tmp_path: Path) -> AsyncIterator[tuple[ServeProcess, WeChatPayFake, httpx.AsyncClient]]:
     fake, config = WeChatPayFake.create()
     async with serve(fake.app) as fake_url, httpx.AsyncClient(base_url=fake_url, trust_env=False) as control:
         config = replace(config, base_url=fake_url)
         (tmp_path / "merchant.pem").write_text(config.merchant_private_key_pem)
         (tmp_path / "wechatpay.pem").write_text(config.platform_public_key_pem)
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "CHARGEOPS_DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}",
@@ -108,14 +58,12 @@ async def node_and_fake(tmp_path: Path) -> AsyncIterator[tuple[Node, WeChatPayFa
             "CHARGEOPS_ORDER_RETRY_S": "1",
             "CHARGEOPS_OCPP_RESPONSE_TIMEOUT_S": "5",
         }
-        node = Node(env, port)
+        node = ServeProcess(env, port)
         await node.start()
         try:
             yield node, fake, control
         finally:
-            if node.process is not None and node.process.returncode is None:
-                node.process.terminate()
-                await node.process.wait()
+            await node.stop()
             await fake.aclose()
 
 
@@ -123,9 +71,9 @@ def _at(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-async def _until(node: Node, token: str, order_id: str, ready: Any, timeout_s: float = 30) -> dict[str, Any]:
+async def _until(node: ServeProcess, token: str, order_id: str, ready: Any, timeout_s: float = 30) -> dict[str, Any]:
     for _ in range(int(timeout_s * 10)):
-        order = (await node.gql(ORDER, {"id": order_id}, token))["order"]
+        order = (await data(node.url, ORDER, {"id": order_id}, token=token))["order"]
         if ready(order):
             return order
         await asyncio.sleep(0.1)
@@ -139,8 +87,8 @@ def _step(order: dict[str, Any], kind: str) -> str | None:
 async def test_an_order_killed_between_every_settlement_step_settles_exactly_once(node_and_fake):
     node, fake, control = node_and_fake
     login = """mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }"""
-    driver = (await node.gql(login, {"l": "driver", "p": DEMO_PASSWORD}))["login"]["token"]
-    admin = (await node.gql(login, {"l": "admin", "p": DEMO_PASSWORD}))["login"]["token"]
+    driver = (await data(node.url, login, {"l": "driver", "p": DEMO_PASSWORD}))["login"]["token"]
+    admin = (await data(node.url, login, {"l": "admin", "p": DEMO_PASSWORD}))["login"]["token"]
 
     # given: the demo's first pile (its station shares 30 % with a property company) is online and free
     pile_id = demo_pile_id(1)
@@ -149,8 +97,8 @@ async def test_an_order_killed_between_every_settlement_step_settles_exactly_onc
     await pile.status(1, "Available")
 
     # when: the driver prepays 4.00 with WeChat Pay, and the pile charges 1 kWh
-    started = (await node.gql("""mutation($cp: ID!) { r: startCharging(chargePointId: $cp, connectorNo: 1,
-        method: WECHATPAY, capFen: 400) { order { id outTradeNo } } }""", {"cp": pile_id}, driver))["r"]["order"]
+    started = (await data(node.url, """mutation($cp: ID!) { r: startCharging(chargePointId: $cp, connectorNo: 1,
+        method: WECHATPAY, capFen: 400) { order { id outTradeNo } } }""", {"cp": pile_id}, token=driver))["r"]["order"]
     order_id, number = started["id"], started["outTradeNo"]
     assert (await control.post(f"/__fake__/wechat/pay/{number}")).status_code == 200
     await control.post("/__fake__/wechat/clock/advance", params={"seconds": 61})
@@ -193,6 +141,6 @@ async def test_an_order_killed_between_every_settlement_step_settles_exactly_onc
     assert [(r.refund_fen, r.status) for r in refunds] == [(400 - due, "SUCCESS")]
     splits = [s for s in fake.sharings.values() if s.order.out_trade_no == number and s.kind == "split"]
     assert [[r["amount"] for r in s.receivers] for s in splits] == [[partner_part]]
-    statement = (await node.gql("""query { partners: partnerStatement(partnerId: 1) { amountFen } }""",
+    statement = (await data(node.url, """query { partners: partnerStatement(partnerId: 1) { amountFen } }""",
                                 token=admin))["partners"]
     assert sorted(line["amountFen"] for line in statement) == [-partner_part, partner_part]
