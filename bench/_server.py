@@ -1,0 +1,458 @@
+"""Server-side helpers shared by the benchmarks: ``chargeops serve`` processes, their database, their figures.
+
+Each benchmark starts its own node(s) with ``python -m api serve`` (the same interpreter, from the repository
+root), on a fresh SQLite file in a temporary folder by default, or on a fresh MariaDB database it creates from
+``--database mysql://user:pass@host:3306/name`` and drops at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import resource
+import secrets
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-key-" + "b" * 32
+MIB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def raise_open_files(wanted: int = 65536) -> tuple[int, int]:
+    """Open files up to ``wanted`` (the hard limit too, when we may: root), else up to the hard limit; children
+    (the nodes) inherit it. Returns (soft, hard) now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, wanted), hard), hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def machine() -> str:
+    try:
+        load = "load %.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        load = ""
+    mem = psutil.virtual_memory().total / MIB / 1024
+    return (f"{platform.node()}: {os.cpu_count()} cores, {mem:.1f} GiB, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}; {load}")
+
+
+# -- the database ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    url: str
+    """What the nodes get as CHARGEOPS_DATABASE_URL."""
+    sqlite_path: Path | None = None
+    mysql_name: str | None = None
+    admin_url: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "sqlite" if self.sqlite_path else "mariadb"
+
+    async def _mysql(self, database: str | None = None):  # noqa: ANN202 - an asyncmy connection
+        import asyncmy
+
+        parts = urlsplit(self.admin_url or self.url)
+        return await asyncmy.connect(host=parts.hostname, port=parts.port or 3306,
+                                     user=unquote(parts.username or "root"), password=unquote(parts.password or ""),
+                                     database=database, autocommit=True)
+
+    async def execute(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """One statement on the nodes' database (SQLite: read-only, in a thread); returns the rows."""
+        if self.sqlite_path is not None:
+            def read() -> list[tuple]:
+                connection = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=60)
+                try:
+                    return list(connection.execute(sql, args).fetchall())
+                finally:
+                    connection.close()
+            return await asyncio.to_thread(read)
+        connection = await self._mysql(self.mysql_name)
+        try:
+            async with connection.cursor() as cursor:
+                await cursor.execute(sql.replace("?", "%s"), args or None)
+                return list(await cursor.fetchall())
+        finally:
+            connection.close()
+
+    async def count(self, table: str = "meter_sample") -> int:
+        """Rows of ``table`` as committed now."""
+        return int((await self.execute(f"SELECT COUNT(*) FROM {table}"))[0][0])
+
+    async def drop(self) -> None:
+        if self.mysql_name is not None:
+            connection = await self._mysql()
+            try:
+                async with connection.cursor() as cursor:
+                    await cursor.execute(f"DROP DATABASE IF EXISTS `{self.mysql_name}`")
+            finally:
+                connection.close()
+
+
+async def make_database(wanted: str | None, work: Path) -> Database:
+    """``None``: a SQLite file in ``work``; ``sqlite://path``: that file; ``mysql://…/name``: a fresh database
+    ``name`` (refused if it exists), created here and dropped by ``Database.drop``."""
+    if not wanted:
+        path = work / "bench.sqlite3"
+        return Database(f"sqlite://{path}", sqlite_path=path)
+    if wanted.startswith("sqlite://"):
+        path = Path(wanted.removeprefix("sqlite://"))
+        return Database(wanted, sqlite_path=path)
+    if not wanted.startswith("mysql://"):
+        raise SystemExit("--database is sqlite://<file> or mysql://user:pass@host:3306/<fresh database>")
+    parts = urlsplit(wanted)
+    name = parts.path.lstrip("/") or f"chargeops_bench_{secrets.token_hex(3)}"
+    database = Database(urlunsplit(parts._replace(path=f"/{name}")), mysql_name=name,
+                        admin_url=urlunsplit(parts._replace(path="/")))
+    connection = await database._mysql()
+    try:
+        async with connection.cursor() as cursor:
+            await cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (name,))
+            if await cursor.fetchone():
+                raise SystemExit(f"database {name} exists: name a fresh one (the benchmark drops it at the end)")
+            await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    finally:
+        connection.close()
+    return database
+
+
+# -- nodes -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ocpp_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ocpp"
+
+    @property
+    def graphql_ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+def interrupt_on_sigterm() -> None:
+    """SIGTERM acts as Ctrl-C: asyncio.run cancels the benchmark, whose clean-up stops nodes and drops databases."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def _die_with_parent() -> None:
+    """In the node's process before exec: SIGTERM it when the benchmark dies, however it dies (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_node(name: str, database: Database, work: Path, *, demo_piles: int = 0, redis_url: str = "",
+               redis_prefix: str = "", log_level: str = "warning", env: dict[str, str] | None = None) -> Node:
+    port = free_port()
+    log_path = work / f"{name}.log"
+    environment = {
+        **os.environ,
+        "CHARGEOPS_DATABASE_URL": database.url,
+        "CHARGEOPS_SECRET_KEY": SECRET,
+        "CHARGEOPS_NODE_NAME": name,
+        "CHARGEOPS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CHARGEOPS_FILES_DIR": str(work / "files"),
+        **({"CHARGEOPS_REDIS_URL": redis_url, "CHARGEOPS_REDIS_PREFIX": redis_prefix} if redis_url else {}),
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", log_level]
+    if demo_piles:
+        command += ["--demo", "--demo-piles", str(demo_piles)]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
+                               stderr=open(log_path, "w"),  # noqa: SIM115 - closed with the process
+                               preexec_fn=_die_with_parent)
+    return Node(name, port, process, log_path)
+
+
+async def wait_ready(node: Node, timeout: float = 1800) -> float:
+    """Wait for /healthz (a --demo node seeds its piles first); returns the seconds it took."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            if node.process.poll() is not None:
+                raise SystemExit(f"{node.name} exited ({node.process.returncode}); see {node.log_path}:\n"
+                                 + node.log_path.read_text(errors="replace")[-3000:])
+            try:
+                if (await client.get(f"{node.base_url}/healthz")).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() - started > timeout:
+                raise SystemExit(f"{node.name} did not start within {timeout:.0f} s; see {node.log_path}")
+            await asyncio.sleep(0.3)
+
+
+def stop_node(node: Node) -> None:
+    if node.process.poll() is None:
+        node.process.terminate()
+        try:
+            node.process.wait(30)
+        except subprocess.TimeoutExpired:
+            node.process.kill()
+            node.process.wait()
+
+
+async def piles_connected(nodes: list[Node]) -> int:
+    total = 0
+    async with httpx.AsyncClient(timeout=30) as client:
+        for node in nodes:
+            try:
+                total += int((await client.get(f"{node.base_url}/healthz")).json()["piles_connected"])
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass
+    return total
+
+
+async def login(base_url: str, user: str = "admin", password: str = "chargeops-demo") -> str:
+    async with httpx.AsyncClient(timeout=30) as client:
+        body = (await client.post(f"{base_url}/graphql", json={
+            "query": "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
+            "variables": {"l": user, "p": password}})).json()
+    return str(body["data"]["login"]["token"])
+
+
+# -- CPU and memory --------------------------------------------------------------------------------------
+
+
+def find_processes(names: tuple[str, ...]) -> dict[str, psutil.Process]:
+    """Other servers on this machine worth watching (MariaDB, Redis), by process name; read only."""
+    found: dict[str, psutil.Process] = {}
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in names and proc.info["name"] not in found:
+            found[proc.info["name"]] = proc
+    return found
+
+
+@dataclass
+class Sampler:
+    """CPU % (one core = 100 %) and RSS of processes, once a second, from ``start()`` to ``stop()``."""
+
+    processes: dict[str, psutil.Process]
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    rss: dict[str, list[int]] = field(default_factory=dict)
+    machine_cpu: list[float] = field(default_factory=list)
+    threads: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    """Per process: CPU seconds of (main thread user, main thread system, other threads user+system, wall)."""
+    _task: asyncio.Task | None = None
+    _started: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+
+    def _thread_times(self) -> dict[str, tuple[float, float, float, float]]:
+        times = {}
+        for name, proc in self.processes.items():
+            with contextlib.suppress(psutil.Error):
+                main_user = main_system = others = 0.0
+                for thread in proc.threads():
+                    if thread.id == proc.pid:
+                        main_user, main_system = thread.user_time, thread.system_time
+                    else:
+                        others += thread.user_time + thread.system_time
+                times[name] = (main_user, main_system, others, time.monotonic())
+        return times
+
+    async def _run(self) -> None:
+        for proc in self.processes.values():
+            with contextlib.suppress(psutil.Error):
+                proc.cpu_percent(None)
+        psutil.cpu_percent(None)
+        while True:
+            await asyncio.sleep(1)
+            for name, proc in self.processes.items():
+                with contextlib.suppress(psutil.Error):
+                    self.cpu.setdefault(name, []).append(proc.cpu_percent(None))
+                    self.rss.setdefault(name, []).append(proc.memory_info().rss)
+            self.machine_cpu.append(psutil.cpu_percent(None))
+
+    def start(self) -> None:
+        self.cpu, self.rss, self.machine_cpu = {}, {}, []
+        self._started = self._thread_times()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        ended = self._thread_times()
+        self.threads = {
+            name: tuple(b - a for a, b in zip(self._started[name], ended[name], strict=True))  # type: ignore[misc]
+            for name in ended if name in self._started
+        }
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def lines(self) -> list[str]:
+        out = []
+        for name in self.processes:
+            cpu, rss = self.cpu.get(name) or [0.0], self.rss.get(name) or [0]
+            ordered = sorted(cpu)
+            out.append(f"  {name:<22} CPU mean {statistics.fmean(cpu):5.1f}%  p95 {ordered[int(len(ordered) * .95)]:5.1f}%"
+                       f"  max {max(cpu):5.1f}%   RSS mean {statistics.fmean(rss) / MIB:6.0f} MiB  max {max(rss) / MIB:6.0f} MiB")
+            if name in self.threads and self.threads[name][3] > 0:
+                user, system, others, wall = self.threads[name]
+                out.append(f"  {'':<22} main thread {100 * (user + system) / wall:5.1f}% (user {100 * user / wall:.1f}%,"
+                           f" system {100 * system / wall:.1f}%), other threads {100 * others / wall:.1f}%")
+        if self.machine_cpu:
+            out.append(f"  {'whole machine':<22} CPU mean {statistics.fmean(self.machine_cpu) * (os.cpu_count() or 1):5.1f}%"
+                       f" of {(os.cpu_count() or 1) * 100}%")
+        return out
+
+
+# -- py-spy ----------------------------------------------------------------------------------------------
+
+
+def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen:
+    """``py-spy record`` of a node (every thread, idle ones too) in raw collapsed-stack form, in the background."""
+    spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(spy if spy.exists() else "py-spy"), "record", "-p", str(pid), "-d", str(seconds),
+                             "-r", "50", "-f", "raw", "-t", "-i", "-o", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+CATEGORIES = (
+    ("idle: event loop waiting (epoll)", ("EpollSelector.select",)),
+    ("jsonschema validation", ("jsonschema/",)),
+    ("GraphQL (strawberry, graphql-core)", ("strawberry/", "graphql/")),
+    ("SQL building and ORM (tortoise, pypika)", ("tortoise/", "pypika")),
+    ("database driver (aiosqlite, asyncmy)", ("aiosqlite/", "asyncmy/", "sqlite3")),
+    ("Redis client", ("redis/",)),
+    ("ocpp library (routing, dataclasses)", ("ocpp/charge_point", "ocpp/messages", "ocpp/routing", "dataclasses")),
+    ("JSON encode/decode", ("json/",)),
+    ("WebSocket/HTTP protocol (uvicorn, websockets, starlette)", ("uvicorn/", "websockets/", "starlette/", "h11/")),
+    ("logging and metrics", ("logging/", "prometheus_client/")),
+    ("datetime parsing/formatting", ("iso8601", "dateutil", "_strptime")),
+)
+"""A sample belongs to the innermost frame that matches one of these (checked from the leaf up)."""
+
+
+def summarize_profile(raw: Path, top: int = 22) -> list[str]:
+    """Per thread: busy share; for the event loop: where its time goes, by component and by our own functions."""
+    threads: dict[str, list[tuple[list[str], int]]] = {}
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        frames = [f.strip() for f in stack.split(";") if f.strip()]
+        thread = frames[0] if frames and frames[0].startswith("thread") else "thread ?"
+        name = thread.split(":", 1)[-1].strip() or thread
+        threads.setdefault(name, []).append(([_frame_key(f, line=True) for f in frames[1:]], int(count_text)))
+    if not threads:
+        return ["  (no samples)"]
+    out = []
+    for name, samples in sorted(threads.items(), key=lambda kv: -sum(c for _, c in kv[1])):
+        total = sum(c for _, c in samples)
+        idle = sum(c for frames, c in samples if frames and _idle(frames[-1]))
+        out.append(f"  thread {name}: {total} samples, busy {100 * (total - idle) / total:.0f}%")
+        if name != "MainThread":
+            leaves: Counter[str] = Counter()
+            for frames, count in samples:
+                leaf = frames[-1] if frames else "?"
+                leaves[AIOSQLITE_LINES.get(leaf, leaf)] += count
+            out += [f"      {100 * c / total:5.1f}%  {k}" for k, c in leaves.most_common(4)]
+            continue
+        samples = [([_drop_line(f) for f in frames], count) for frames, count in samples]
+        categories: Counter[str] = Counter()
+        own: Counter[str] = Counter()
+        leaves = Counter()
+        for frames, count in samples:
+            categories[_category(frames)] += count
+            seen = set()
+            for frame in frames:
+                if frame.endswith(")") and " (api/" in frame and frame not in seen:
+                    own[frame] += count
+                    seen.add(frame)
+            leaves[frames[-1] if frames else "?"] += count
+        out.append("    by component (innermost match), share of all main-thread samples:")
+        out += [f"      {100 * c / total:5.1f}%  {k}" for k, c in categories.most_common()]
+        out.append("    our own functions (inclusive: they and what they call):")
+        out += [f"      {100 * c / total:5.1f}%  {k}" for k, c in own.most_common(top)]
+        out.append("    innermost frames:")
+        out += [f"      {100 * c / total:5.1f}%  {k}" for k, c in leaves.most_common(12)]
+    return out
+
+
+AIOSQLITE_LINES = {
+    "_connection_worker_thread (aiosqlite/core.py:59)": "aiosqlite worker waiting for a statement (idle)",
+    "_connection_worker_thread (aiosqlite/core.py:63)": "aiosqlite worker inside sqlite3 (a statement or a commit)",
+}
+"""A leaf in C code shows as its Python caller: the line tells the aiosqlite thread's waiting from its work."""
+
+
+def _idle(leaf: str) -> bool:
+    return leaf.startswith(("EpollSelector.select", "select (", "Condition.wait", "Queue.get", "Event.wait",
+                            "_worker (concurrent", "Thread._wait_for_tstate_lock", "lock.acquire",
+                            "_connection_worker_thread (aiosqlite/core.py:59)"))
+
+
+def _drop_line(frame: str) -> str:
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rstrip(')').rsplit(':', 1)[0]})" if where else frame
+
+
+def _category(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for label, markers in CATEGORIES:
+            if any(marker in frame for marker in markers):
+                return label
+    if any(" (api/" in f for f in frames):
+        return "our own code (api/)"
+    return "asyncio and the rest"
+
+
+def _frame_key(frame: str, line: bool = False) -> str:
+    """``func (path/to/site-packages/pkg/mod.py:123)`` → ``func (pkg/mod.py)`` (``:123`` kept with ``line``)."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    path, _, number = where.rpartition(":") if ":" in where else (where, "", "")
+    for marker in ("site-packages/", "/lib/python3.11/", str(ROOT) + "/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{name} ({path}:{number})" if line and number else f"{name} ({path})"
+
+
+def workdir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"chargeops-{prefix}-"))
