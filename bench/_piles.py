@@ -39,7 +39,7 @@ def now_iso() -> str:
 
 
 class WsClient(asyncio.Protocol):
-    """One client WebSocket. ``on_text(data, received_at)`` gets each text message (bytes) with its receipt time.
+    """One client WebSocket. ``on_text(data, received_at)`` gets each text message (bytes) and when it came.
 
     With ``deferred=True`` arriving bytes are only stamped and kept (a microsecond per read) until ``drain()``
     parses them: many sockets read in one burst then keep the times they arrived at, not the times the
@@ -91,7 +91,8 @@ class WsClient(asyncio.Protocol):
                     self.deferred = self.defer_after_open
                 elif not self.opened.done():
                     self.opened.set_exception(
-                        self.protocol.handshake_exc or ConnectionError(f"handshake refused: {event.status_code}")
+                        self.protocol.handshake_exc
+                        or ConnectionError(f"handshake refused: {event.status_code}")
                     )
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
                 self.received_messages += 1
@@ -138,7 +139,11 @@ class WsClient(asyncio.Protocol):
 
 
 async def ws_connect(
-    url: str, subprotocol: str, on_text: Callable[[bytes, float], None], *, deferred: bool = False,
+    url: str,
+    subprotocol: str,
+    on_text: Callable[[bytes, float], None],
+    *,
+    deferred: bool = False,
     timeout: float = 30,
 ) -> WsClient:
     parts = urlsplit(url)
@@ -177,8 +182,10 @@ def ms(seconds: float) -> str:
 def latency_line(latencies: list[float]) -> str:
     if not latencies:
         return "no answers"
-    return (f"p50 {ms(percentile(latencies, 50))}, p99 {ms(percentile(latencies, 99))}, "
-            f"max {ms(max(latencies))} (mean {ms(statistics.fmean(latencies))}, n={len(latencies)})")
+    return (
+        f"p50 {ms(percentile(latencies, 50))}, p99 {ms(percentile(latencies, 99))}, "
+        f"max {ms(max(latencies))} (mean {ms(statistics.fmean(latencies))}, n={len(latencies)})"
+    )
 
 
 @dataclass
@@ -241,7 +248,9 @@ class Pile:
         self.last_sent_at = 0.0
 
     async def connect(self, ocpp_url: str, timeout: float = 30) -> None:
-        self.ws = await ws_connect(f"{ocpp_url.rstrip('/')}/{self.id}", "ocpp1.6", self._received, timeout=timeout)
+        self.ws = await ws_connect(
+            f"{ocpp_url.rstrip('/')}/{self.id}", "ocpp1.6", self._received, timeout=timeout
+        )
 
     @property
     def connected(self) -> bool:
@@ -265,7 +274,9 @@ class Pile:
         if waiting is not None and not waiting.done():
             waiting.set_result((frame, at))
 
-    async def call(self, action: str, payload: dict[str, Any], timeout: float = 30) -> tuple[dict[str, Any], float]:
+    async def call(
+        self, action: str, payload: dict[str, Any], timeout: float = 30
+    ) -> tuple[dict[str, Any], float]:
         """Send a CALL; returns (the CALLRESULT payload, seconds from our write to its arrival)."""
         if not self.connected:
             raise ConnectionError(f"{self.id} is not connected")
@@ -273,10 +284,13 @@ class Pile:
         waiting = asyncio.get_running_loop().create_future()
         self._waiting[unique_id] = waiting
         sent_at = self.last_sent_at = self.ws.send_text(
-            json.dumps([2, unique_id, action, payload], separators=(",", ":")))
+            json.dumps([2, unique_id, action, payload], separators=(",", ":"))
+        )
         closed = self.ws.closed
         try:
-            done, _ = await asyncio.wait((waiting, closed), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                (waiting, closed), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             self._waiting.pop(unique_id, None)
         if waiting not in done:
@@ -297,22 +311,35 @@ class Pile:
 
     async def boot_and_start(self, id_tag: str, timeout: float = 60) -> int:
         """BootNotification, connector 1 Preparing, StartTransaction, Charging; returns the transaction id."""
-        boot, _ = await self.call("BootNotification", {
-            "chargePointVendor": "Bench", "chargePointModel": "DC120", "firmwareVersion": "1.0",
-            "chargePointSerialNumber": self.id}, timeout)
+        boot, _ = await self.call(
+            "BootNotification",
+            {
+                "chargePointVendor": "Bench",
+                "chargePointModel": "DC120",
+                "firmwareVersion": "1.0",
+                "chargePointSerialNumber": self.id,
+            },
+            timeout,
+        )
         if boot["status"] != "Accepted":
             raise RuntimeError(f"{self.id}: boot {boot['status']}")
         await self.status(1, "Preparing", timeout)
-        started, _ = await self.call("StartTransaction", {
-            "connectorId": 1, "idTag": id_tag, "meterStart": self.energy_wh, "timestamp": now_iso()}, timeout)
+        started, _ = await self.call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": id_tag, "meterStart": self.energy_wh, "timestamp": now_iso()},
+            timeout,
+        )
         self.transaction_id = int(started["transactionId"])
         await self.status(1, "Charging", timeout)
         self.last_sample = perf()
         return self.transaction_id
 
     async def status(self, connector_id: int, status: str, timeout: float = 60) -> None:
-        await self.call("StatusNotification", {
-            "connectorId": connector_id, "errorCode": "NoError", "status": status, "timestamp": now_iso()}, timeout)
+        await self.call(
+            "StatusNotification",
+            {"connectorId": connector_id, "errorCode": "NoError", "status": status, "timestamp": now_iso()},
+            timeout,
+        )
 
     def meter_payload(self) -> dict[str, Any]:
         """One sample of a DC charge: energy register, power, current, voltage, SoC; plausible and rising."""
@@ -323,15 +350,25 @@ class Pile:
         self.soc = min(100.0, self.soc + 0.01)
         voltage = random.uniform(480, 520)
         return {
-            "connectorId": 1, "transactionId": self.transaction_id,
-            "meterValue": [{"timestamp": now_iso(), "sampledValue": [
-                {"value": str(self.energy_wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh",
-                 "context": "Sample.Periodic"},
-                {"value": str(power_w), "measurand": "Power.Active.Import", "unit": "W"},
-                {"value": f"{power_w / voltage:.1f}", "measurand": "Current.Import", "unit": "A"},
-                {"value": f"{voltage:.1f}", "measurand": "Voltage", "unit": "V"},
-                {"value": f"{self.soc:.0f}", "measurand": "SoC", "unit": "Percent", "location": "EV"},
-            ]}],
+            "connectorId": 1,
+            "transactionId": self.transaction_id,
+            "meterValue": [
+                {
+                    "timestamp": now_iso(),
+                    "sampledValue": [
+                        {
+                            "value": str(self.energy_wh),
+                            "measurand": "Energy.Active.Import.Register",
+                            "unit": "Wh",
+                            "context": "Sample.Periodic",
+                        },
+                        {"value": str(power_w), "measurand": "Power.Active.Import", "unit": "W"},
+                        {"value": f"{power_w / voltage:.1f}", "measurand": "Current.Import", "unit": "A"},
+                        {"value": f"{voltage:.1f}", "measurand": "Voltage", "unit": "V"},
+                        {"value": f"{self.soc:.0f}", "measurand": "SoC", "unit": "Percent", "location": "EV"},
+                    ],
+                }
+            ],
         }
 
 
@@ -351,10 +388,27 @@ class Schedule:
         self.timeout = 30.0
         self.total_acked = 0
         """Every MeterValues acknowledged since the start, warm-ups included."""
+        self._changed: asyncio.Future[None] | None = None
 
     def set(self, interval: float) -> None:
         self.interval = interval
         self.epoch += 1
+        self._wake()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed is not None and not changed.done():
+            changed.set_result(None)
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep up to ``seconds``; a new schedule (or the stop) ends it at once."""
+        if self._changed is None:
+            self._changed = asyncio.get_running_loop().create_future()
+        await asyncio.wait((self._changed,), timeout=seconds)
 
     def new_window(self) -> CallStats:
         """Start counting afresh; returns the window that ends."""
@@ -369,10 +423,12 @@ async def meter_loop(pile: Pile, schedule: Schedule) -> None:
     while not schedule.stopped:
         if schedule.epoch != epoch:
             epoch = schedule.epoch
-            due = perf() + random.random() * schedule.interval if math.isfinite(schedule.interval) else math.inf
+            due = (
+                perf() + random.random() * schedule.interval if math.isfinite(schedule.interval) else math.inf
+            )
         wait = due - perf()
         if wait > 0:
-            await asyncio.sleep(min(wait, 5.0))  # wake now and then to see a new schedule
+            await schedule.pause(min(wait, 300.0))
             continue
         if not pile.connected:
             schedule.stats.disconnects += 1
@@ -412,8 +468,14 @@ class Fleet:
 
 
 async def connect_fleet(
-    ocpp_urls: list[str], ids: Iterable[str], id_tags: list[str], *, concurrency: int = 50, timeout: float = 60,
-    progress: Callable[[int, int], None] | None = None, start_transactions: bool = True,
+    ocpp_urls: list[str],
+    ids: Iterable[str],
+    id_tags: list[str],
+    *,
+    concurrency: int = 50,
+    timeout: float = 60,
+    progress: Callable[[int, int], None] | None = None,
+    start_transactions: bool = True,
 ) -> Fleet:
     """Connect piles (round robin over ``ocpp_urls``), boot them and start a transaction on each."""
     ids = list(ids)
@@ -454,17 +516,22 @@ class Subscriber:
         self.received: list[tuple[float, dict[str, Any]]] = []
         self.errors: list[Any] = []
 
-    async def connect(self, graphql_ws_url: str, token: str, query: str, variables: dict[str, Any],
-                      timeout: float = 60) -> None:
+    async def connect(
+        self, graphql_ws_url: str, token: str, query: str, variables: dict[str, Any], timeout: float = 60
+    ) -> None:
         self.acked = asyncio.get_running_loop().create_future()
-        self.ws = await ws_connect(graphql_ws_url, "graphql-transport-ws", self._received, deferred=False,
-                                   timeout=timeout)
-        self.ws.send_text(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        self.ws = await ws_connect(
+            graphql_ws_url, "graphql-transport-ws", self._received, deferred=False, timeout=timeout
+        )
+        self.ws.send_text(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
         await asyncio.wait_for(asyncio.shield(self.acked), timeout)
         self.ws.defer_after_open = True
         self.ws.deferred = True  # from here on: stamp on arrival, parse in drain()
-        self.ws.send_text(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query,
-                                                                                  "variables": variables}}))
+        self.ws.send_text(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
+        )
 
     def _received(self, data: bytes, at: float) -> None:
         message = json.loads(data)

@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 def raise_open_files(wanted: int = 65536) -> tuple[int, int]:
-    """Open files up to ``wanted`` (the hard limit too, when we may: root), else up to the hard limit; children
+    """Open files up to ``wanted`` (the hard limit too, when we may), else up to the hard limit; children
     (the nodes) inherit it. Returns (soft, hard) now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < wanted:
@@ -57,8 +57,10 @@ def machine() -> str:
     except OSError:
         load = ""
     mem = psutil.virtual_memory().total / MIB / 1024
-    return (f"{platform.node()}: {os.cpu_count()} cores, {mem:.1f} GiB, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}; {load}")
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores, {mem:.1f} GiB, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; {load}"
+    )
 
 
 # -- the database ----------------------------------------------------------------------------------------
@@ -80,19 +82,26 @@ class Database:
         import asyncmy
 
         parts = urlsplit(self.admin_url or self.url)
-        return await asyncmy.connect(host=parts.hostname, port=parts.port or 3306,
-                                     user=unquote(parts.username or "root"), password=unquote(parts.password or ""),
-                                     database=database, autocommit=True)
+        return await asyncmy.connect(
+            host=parts.hostname,
+            port=parts.port or 3306,
+            user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""),
+            database=database,
+            autocommit=True,
+        )
 
     async def execute(self, sql: str, args: tuple = ()) -> list[tuple]:
         """One statement on the nodes' database (SQLite: read-only, in a thread); returns the rows."""
         if self.sqlite_path is not None:
+
             def read() -> list[tuple]:
                 connection = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=60)
                 try:
                     return list(connection.execute(sql, args).fetchall())
                 finally:
                     connection.close()
+
             return await asyncio.to_thread(read)
         connection = await self._mysql(self.mysql_name)
         try:
@@ -129,14 +138,19 @@ async def make_database(wanted: str | None, work: Path) -> Database:
         raise SystemExit("--database is sqlite://<file> or mysql://user:pass@host:3306/<fresh database>")
     parts = urlsplit(wanted)
     name = parts.path.lstrip("/") or f"chargeops_bench_{secrets.token_hex(3)}"
-    database = Database(urlunsplit(parts._replace(path=f"/{name}")), mysql_name=name,
-                        admin_url=urlunsplit(parts._replace(path="/")))
+    database = Database(
+        urlunsplit(parts._replace(path=f"/{name}")),
+        mysql_name=name,
+        admin_url=urlunsplit(parts._replace(path="/")),
+    )
     connection = await database._mysql()
     try:
         async with connection.cursor() as cursor:
             await cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (name,))
             if await cursor.fetchone():
-                raise SystemExit(f"database {name} exists: name a fresh one (the benchmark drops it at the end)")
+                raise SystemExit(
+                    f"database {name} exists: name a fresh one (the benchmark drops it at the end)"
+                )
             await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     finally:
         connection.close()
@@ -171,7 +185,7 @@ class Node:
 
 
 def interrupt_on_sigterm() -> None:
-    """SIGTERM acts as Ctrl-C: asyncio.run cancels the benchmark, whose clean-up stops nodes and drops databases."""
+    """SIGTERM acts as Ctrl-C: asyncio.run cancels the benchmark; its clean-up stops nodes, drops DBs."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -186,8 +200,17 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start_node(name: str, database: Database, work: Path, *, demo_piles: int = 0, redis_url: str = "",
-               redis_prefix: str = "", log_level: str = "warning", env: dict[str, str] | None = None) -> Node:
+def start_node(
+    name: str,
+    database: Database,
+    work: Path,
+    *,
+    demo_piles: int = 0,
+    redis_url: str = "",
+    redis_prefix: str = "",
+    log_level: str = "warning",
+    env: dict[str, str] | None = None,
+) -> Node:
     port = free_port()
     log_path = work / f"{name}.log"
     environment = {
@@ -200,13 +223,28 @@ def start_node(name: str, database: Database, work: Path, *, demo_piles: int = 0
         **({"CHARGEOPS_REDIS_URL": redis_url, "CHARGEOPS_REDIS_PREFIX": redis_prefix} if redis_url else {}),
         **(env or {}),
     }
-    command = [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", log_level]
+    command = [
+        sys.executable,
+        "-m",
+        "api",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        log_level,
+    ]
     if demo_piles:
         command += ["--demo", "--demo-piles", str(demo_piles)]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
-                               stderr=open(log_path, "w"),  # noqa: SIM115 - closed with the process
-                               preexec_fn=_die_with_parent)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "w"),  # noqa: SIM115 - closed with the process
+        preexec_fn=_die_with_parent,
+    )
     return Node(name, port, process, log_path)
 
 
@@ -216,8 +254,10 @@ async def wait_ready(node: Node, timeout: float = 1800) -> float:
     async with httpx.AsyncClient(timeout=5) as client:
         while True:
             if node.process.poll() is not None:
-                raise SystemExit(f"{node.name} exited ({node.process.returncode}); see {node.log_path}:\n"
-                                 + node.log_path.read_text(errors="replace")[-3000:])
+                raise SystemExit(
+                    f"{node.name} exited ({node.process.returncode}); see {node.log_path}:\n"
+                    + node.log_path.read_text(errors="replace")[-3000:]
+                )
             try:
                 if (await client.get(f"{node.base_url}/healthz")).status_code == 200:
                     return time.monotonic() - started
@@ -251,9 +291,16 @@ async def piles_connected(nodes: list[Node]) -> int:
 
 async def login(base_url: str, user: str = "admin", password: str = "chargeops-demo") -> str:
     async with httpx.AsyncClient(timeout=30) as client:
-        body = (await client.post(f"{base_url}/graphql", json={
-            "query": "mutation($l: String!, $p: String!) { login(login: $l, password: $p) { token } }",
-            "variables": {"l": user, "p": password}})).json()
+        body = (
+            await client.post(
+                f"{base_url}/graphql",
+                json={
+                    "query": "mutation($l: String!, $p: String!) { login(login: $l, password: $p) "
+                    "{ token } }",
+                    "variables": {"l": user, "p": password},
+                },
+            )
+        ).json()
     return str(body["data"]["login"]["token"])
 
 
@@ -317,7 +364,8 @@ class Sampler:
         ended = self._thread_times()
         self.threads = {
             name: tuple(b - a for a, b in zip(self._started[name], ended[name], strict=True))  # type: ignore[misc]
-            for name in ended if name in self._started
+            for name in ended
+            if name in self._started
         }
         if self._task is not None:
             self._task.cancel()
@@ -329,15 +377,24 @@ class Sampler:
         for name in self.processes:
             cpu, rss = self.cpu.get(name) or [0.0], self.rss.get(name) or [0]
             ordered = sorted(cpu)
-            out.append(f"  {name:<22} CPU mean {statistics.fmean(cpu):5.1f}%  p95 {ordered[int(len(ordered) * .95)]:5.1f}%"
-                       f"  max {max(cpu):5.1f}%   RSS mean {statistics.fmean(rss) / MIB:6.0f} MiB  max {max(rss) / MIB:6.0f} MiB")
+            out.append(
+                f"  {name:<22} CPU mean {statistics.fmean(cpu):5.1f}%"
+                f"  p95 {ordered[int(len(ordered) * 0.95)]:5.1f}%  max {max(cpu):5.1f}%"
+                f"   RSS mean {statistics.fmean(rss) / MIB:6.0f} MiB  max {max(rss) / MIB:6.0f} MiB"
+            )
             if name in self.threads and self.threads[name][3] > 0:
                 user, system, others, wall = self.threads[name]
-                out.append(f"  {'':<22} main thread {100 * (user + system) / wall:5.1f}% (user {100 * user / wall:.1f}%,"
-                           f" system {100 * system / wall:.1f}%), other threads {100 * others / wall:.1f}%")
+                out.append(
+                    f"  {'':<22} main thread {100 * (user + system) / wall:5.1f}%"
+                    f" (user {100 * user / wall:.1f}%,"
+                    f" system {100 * system / wall:.1f}%), other threads {100 * others / wall:.1f}%"
+                )
         if self.machine_cpu:
-            out.append(f"  {'whole machine':<22} CPU mean {statistics.fmean(self.machine_cpu) * (os.cpu_count() or 1):5.1f}%"
-                       f" of {(os.cpu_count() or 1) * 100}%")
+            out.append(
+                f"  {'whole machine':<22} CPU mean"
+                f" {statistics.fmean(self.machine_cpu) * (os.cpu_count() or 1):5.1f}%"
+                f" of {(os.cpu_count() or 1) * 100}%"
+            )
         return out
 
 
@@ -345,11 +402,28 @@ class Sampler:
 
 
 def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen:
-    """``py-spy record`` of a node (every thread, idle ones too) in raw collapsed-stack form, in the background."""
+    """``py-spy record`` of a node (all threads, idle ones too) as raw collapsed stacks, in the background."""
     spy = Path(sys.executable).with_name("py-spy")
-    return subprocess.Popen([str(spy if spy.exists() else "py-spy"), "record", "-p", str(pid), "-d", str(seconds),
-                             "-r", "50", "-f", "raw", "-t", "-i", "-o", str(out), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            str(spy if spy.exists() else "py-spy"),
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(seconds),
+            "-r",
+            "50",
+            "-f",
+            "raw",
+            "-t",
+            "-i",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
 
 
 CATEGORIES = (
@@ -359,9 +433,15 @@ CATEGORIES = (
     ("SQL building and ORM (tortoise, pypika)", ("tortoise/", "pypika")),
     ("database driver (aiosqlite, asyncmy)", ("aiosqlite/", "asyncmy/", "sqlite3")),
     ("Redis client", ("redis/",)),
-    ("ocpp library (routing, dataclasses)", ("ocpp/charge_point", "ocpp/messages", "ocpp/routing", "dataclasses")),
+    (
+        "ocpp library (routing, dataclasses)",
+        ("ocpp/charge_point", "ocpp/messages", "ocpp/routing", "dataclasses"),
+    ),
     ("JSON encode/decode", ("json/",)),
-    ("WebSocket/HTTP protocol (uvicorn, websockets, starlette)", ("uvicorn/", "websockets/", "starlette/", "h11/")),
+    (
+        "WebSocket/HTTP protocol (uvicorn, websockets, starlette)",
+        ("uvicorn/", "websockets/", "starlette/", "h11/"),
+    ),
     ("logging and metrics", ("logging/", "prometheus_client/")),
     ("datetime parsing/formatting", ("iso8601", "dateutil", "_strptime")),
 )
@@ -369,7 +449,7 @@ CATEGORIES = (
 
 
 def summarize_profile(raw: Path, top: int = 22) -> list[str]:
-    """Per thread: busy share; for the event loop: where its time goes, by component and by our own functions."""
+    """Per thread: busy share; for the event loop: where its time goes, by component and by our functions."""
     threads: dict[str, list[tuple[list[str], int]]] = {}
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -416,15 +496,25 @@ def summarize_profile(raw: Path, top: int = 22) -> list[str]:
 
 AIOSQLITE_LINES = {
     "_connection_worker_thread (aiosqlite/core.py:59)": "aiosqlite worker waiting for a statement (idle)",
-    "_connection_worker_thread (aiosqlite/core.py:63)": "aiosqlite worker inside sqlite3 (a statement or a commit)",
+    "_connection_worker_thread (aiosqlite/core.py:63)": "aiosqlite worker in sqlite3 (statement/commit)",
 }
-"""A leaf in C code shows as its Python caller: the line tells the aiosqlite thread's waiting from its work."""
+"""A leaf in C code shows as its Python caller: the line tells the aiosqlite thread's waits from its work."""
 
 
 def _idle(leaf: str) -> bool:
-    return leaf.startswith(("EpollSelector.select", "select (", "Condition.wait", "Queue.get", "Event.wait",
-                            "_worker (concurrent", "Thread._wait_for_tstate_lock", "lock.acquire",
-                            "_connection_worker_thread (aiosqlite/core.py:59)"))
+    return leaf.startswith(
+        (
+            "EpollSelector.select",
+            "select (",
+            "Condition.wait",
+            "Queue.get",
+            "Event.wait",
+            "_worker (concurrent",
+            "Thread._wait_for_tstate_lock",
+            "lock.acquire",
+            "_connection_worker_thread (aiosqlite/core.py:59)",
+        )
+    )
 
 
 def _drop_line(frame: str) -> str:
@@ -442,8 +532,90 @@ def _category(frames: list[str]) -> str:
     return "asyncio and the rest"
 
 
+GC_PROBE = '''"""Benchmark probe (the server's code is not touched): log each full garbage collection and any
+other over 20 ms; optionally other thresholds; collect and freeze (gc.freeze) when the benchmark asks."""
+import gc, os, threading, time
+_base = os.environ["CHARGEOPS_BENCH_GC"]
+_log = open(f"{_base}.log.{os.getpid()}", "a", buffering=1)
+_began = [0.0]
+def _probe(phase, info):
+    if phase == "start":
+        _began[0] = time.perf_counter()
+        return
+    took = time.perf_counter() - _began[0]
+    if info["generation"] == 2 or took > 0.02:
+        _log.write(f"{time.time():.3f} {info['generation']} {took:.4f} {info['collected']}\\n")
+gc.callbacks.append(_probe)
+if os.environ.get("CHARGEOPS_BENCH_GC_THRESHOLD"):
+    gc.set_threshold(*(int(n) for n in os.environ["CHARGEOPS_BENCH_GC_THRESHOLD"].split(",")))
+def _freezer():
+    while True:
+        time.sleep(0.5)
+        if os.path.exists(_base + ".freeze"):
+            os.unlink(_base + ".freeze")
+            gc.collect()
+            gc.freeze()
+            _log.write(f"{time.time():.3f} frozen {gc.get_freeze_count()} 0\\n")
+threading.Thread(target=_freezer, daemon=True, name="bench-gc-freezer").start()
+'''
+
+
+def gc_probe(work: Path, threshold: str = "") -> dict[str, str]:
+    """Environment for nodes that log their garbage collections (a ``sitecustomize`` on their PYTHONPATH)."""
+    folder = work / "gcprobe"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(GC_PROBE)
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
+    env = {"PYTHONPATH": path, "CHARGEOPS_BENCH_GC": str(work / "gc")}
+    if threshold:
+        env["CHARGEOPS_BENCH_GC_THRESHOLD"] = threshold
+    return env
+
+
+async def gc_freeze(work: Path) -> str:
+    """Ask the probed node(s) to collect and ``gc.freeze()`` now (what a server could do once warm)."""
+
+    def frozen() -> list[str]:
+        return [
+            line.split()[2]
+            for log in work.glob("gc.log.*")
+            for line in log.read_text().splitlines()
+            if " frozen " in line
+        ]
+
+    before = len(frozen())
+    (work / "gc.freeze").touch()
+    for _ in range(300):  # the collection before the freeze may take a while
+        await asyncio.sleep(0.2)
+        if len(frozen()) > before:
+            break
+    done = frozen()
+    return f"gc.freeze(): {done[-1] if len(done) > before else '?'} objects moved to the permanent generation"
+
+
+def gc_pauses(work: Path, since: float, until: float) -> list[tuple[int, float, float, int]]:
+    """(pid, seconds into the window, pause, generation) of the logged collections between two wall times."""
+    found = []
+    for log in work.glob("gc.log.*"):
+        pid = int(log.suffix.lstrip("."))
+        for line in log.read_text().splitlines():
+            at, generation, took, _ = line.split()
+            if generation != "frozen" and since <= float(at) <= until:
+                found.append((pid, float(at) - since, float(took), int(generation)))
+    return sorted(found, key=lambda item: item[1])
+
+
+def gc_line(pauses: list[tuple[int, float, float, int]]) -> str:
+    full = [p for p in pauses if p[3] == 2]
+    return (
+        f"{len(full)} full collections ({sum(p[2] for p in full) * 1000:.0f} ms in all, longest "
+        f"{max((p[2] for p in full), default=0) * 1000:.0f} ms); {len(pauses) - len(full)} younger ones over "
+        f"20 ms ({sum(p[2] for p in pauses if p[3] != 2) * 1000:.0f} ms)"
+    )
+
+
 def _frame_key(frame: str, line: bool = False) -> str:
-    """``func (path/to/site-packages/pkg/mod.py:123)`` → ``func (pkg/mod.py)`` (``:123`` kept with ``line``)."""
+    """``func (…/site-packages/pkg/mod.py:123)`` → ``func (pkg/mod.py)`` (``:123`` kept with ``line``)."""
     name, _, where = frame.partition(" (")
     where = where.rstrip(")")
     path, _, number = where.rpartition(":") if ":" in where else (where, "", "")

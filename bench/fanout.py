@@ -6,8 +6,8 @@ Starts ``chargeops serve --demo`` (SQLite in a temporary folder, or ``--database
 events through the Redis bus instead of the in-process one), logs in as the demo admin, starts a transaction
 on ``DEMO-0001`` with a raw OCPP 1.6J pile, then for each K: opens K graphql-transport-ws connections, each
 subscribing to ``sessionUpdates`` of that session, sends MeterValues until every subscriber has seen one
-(the subscriptions are live), then sends ``--samples`` more, one every ``--interval-ms``, and measures for each
-(subscriber, sample) the time from the pile's write of the MeterValues frame to the arrival of the
+(the subscriptions are live), then sends ``--samples`` more, one every ``--interval-ms``, and measures for
+each (subscriber, sample) the time from the pile's write of the MeterValues frame to the arrival of the
 subscriber's ``SessionSampleRecorded`` (stamped when its bytes arrive; parsed between samples). Prints
 p50/p99/max, deliveries missing, the MeterValues acknowledgement latency meanwhile, and CPU of the node and
 of this client. ``--profile S`` records the node with py-spy during the largest K's samples.
@@ -45,8 +45,16 @@ def energy_of(payload: dict) -> int | None:
     return update["sample"]["energyWh"]
 
 
-async def run_k(args: argparse.Namespace, node: _server.Node, token: str, pile: Pile, k: int,
-                watched: dict[str, psutil.Process], profile: bool, work: Path) -> None:
+async def run_k(
+    args: argparse.Namespace,
+    node: _server.Node,
+    token: str,
+    pile: Pile,
+    k: int,
+    watched: dict[str, psutil.Process],
+    profile: bool,
+    work: Path,
+) -> None:
     gate = asyncio.Semaphore(args.concurrency)
     subscribers: list[Subscriber] = []
     failures: dict[str, int] = {}
@@ -56,7 +64,9 @@ async def run_k(args: argparse.Namespace, node: _server.Node, token: str, pile: 
         subscriber = Subscriber()
         async with gate:
             try:
-                await subscriber.connect(node.graphql_ws_url, token, UPDATES, {"id": str(pile.transaction_id)})
+                await subscriber.connect(
+                    node.graphql_ws_url, token, UPDATES, {"id": str(pile.transaction_id)}
+                )
             except Exception as error:  # noqa: BLE001 - counted by kind
                 key = f"{type(error).__name__}: {str(error)[:80]}"
                 failures[key] = failures.get(key, 0) + 1
@@ -65,8 +75,12 @@ async def run_k(args: argparse.Namespace, node: _server.Node, token: str, pile: 
         subscribers.append(subscriber)
 
     await asyncio.gather(*(one() for _ in range(k)))
-    print(f"K = {k}: {len(subscribers)} subscribers connected in {perf() - opened:.1f} s"
-          + "".join(f"; failed {n} × {why}" for why, n in failures.items()))
+    print(
+        f"K = {k}: {len(subscribers)} subscribers connected in {perf() - opened:.1f} s"
+        + "".join(f"; failed {n} × {why}" for why, n in failures.items())
+    )
+    if args.gc_log and args.gc_freeze:
+        print(f"  {await _server.gc_freeze(work)}")
 
     # warm up until every subscription is live (it has seen a sample)
     deadline = perf() + 120
@@ -122,16 +136,15 @@ async def run_k(args: argparse.Namespace, node: _server.Node, token: str, pile: 
             else:
                 missing += 1
     errors = sum(len(s.errors) for s in subscribers)
-    print(f"  samples    {len(sent)}, one every {args.interval_ms} ms; deliveries expected {len(sent) * len(subscribers)}, "
-          f"missing {missing}; subscription errors/completions {errors}")
+    print(
+        f"  samples    {len(sent)}, one every {args.interval_ms} ms; deliveries expected "
+        f"{len(sent) * len(subscribers)}, "
+        f"missing {missing}; subscription errors/completions {errors}"
+    )
     print(f"  latency    pile's send → subscriber's receipt: {latency_line(latencies)}")
     print(f"  MeterValues acknowledgement meanwhile: {latency_line(acks)}")
     if args.gc_log:
-        pauses = ingest.gc_pauses(work, wall_started, time.time())
-        full = [p for p in pauses if p[3] == 2]
-        print(f"  node GC    {len(full)} full collections ({sum(p[2] for p in full) * 1000:.0f} ms in all, longest "
-              f"{max((p[2] for p in full), default=0) * 1000:.0f} ms); {len(pauses) - len(full)} younger ones over "
-              f"20 ms ({sum(p[2] for p in pauses if p[3] != 2) * 1000:.0f} ms in all)")
+        print(f"  node GC    {_server.gc_line(_server.gc_pauses(work, wall_started, time.time()))}")
     print("  CPU (one core = 100%) and memory:")
     for line in sampler.lines():
         print(line)
@@ -154,9 +167,15 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"machine      {_server.machine()}")
         print(f"open files   soft {limits[0]}, hard {limits[1]}")
         print(f"database     {database.kind}; bus {'Redis ' + args.redis if args.redis else 'in-process'}")
-        node = _server.start_node("node-a", database, work, demo_piles=1, redis_url=args.redis or "",
-                                  redis_prefix=f"bench-{secrets.token_hex(4)}:",
-                                  env=ingest.gc_probe(work) if args.gc_log else None)
+        node = _server.start_node(
+            "node-a",
+            database,
+            work,
+            demo_piles=1,
+            redis_url=args.redis or "",
+            redis_prefix=f"bench-{secrets.token_hex(4)}:",
+            env=_server.gc_probe(work, args.gc_threshold) if args.gc_log else None,
+        )
         await _server.wait_ready(node)
         token = await _server.login(node.base_url)
         await pile.connect(node.ocpp_url)
@@ -181,15 +200,24 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--subscribers", default="10,100,1000", help="K values, comma-separated")
     parser.add_argument("--samples", type=int, default=30, help="measured samples per K")
     parser.add_argument("--interval-ms", type=int, default=1000, help="between two samples of the pile")
     parser.add_argument("--concurrency", type=int, default=50, help="subscribers connecting at once")
-    parser.add_argument("--database", default=None, help="as in ingest.py (default: SQLite in a temporary folder)")
+    parser.add_argument(
+        "--database", default=None, help="as in ingest.py (default: SQLite in a temporary folder)"
+    )
     parser.add_argument("--redis", default="", help="redis://… : the node's events go through the Redis bus")
-    parser.add_argument("--profile", type=int, default=0, metavar="S", help="py-spy the node during the largest K")
-    parser.add_argument("--gc-log", action="store_true", help="report the node's garbage collections (see ingest.py)")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="S", help="py-spy the node during the largest K"
+    )
+    parser.add_argument(
+        "--gc-log", action="store_true", help="report the node's garbage collections (see ingest.py)"
+    )
+    ingest.add_gc_experiments(parser)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     _server.interrupt_on_sigterm()

@@ -3,7 +3,7 @@
 
     python bench/ingest.py --piles 1000 --rates 100,500,1000,2000,3000 --duration 60
     python bench/ingest.py --piles 10000 --interval-ms 60000 --duration 120        # connections
-    python bench/ingest.py --database mysql://root:@127.0.0.1:3306/bench_ingest ...  # MariaDB (created, dropped)
+    python bench/ingest.py --database mysql://root:@127.0.0.1:3306/bench_ingest ...  # MariaDB (made, dropped)
     python bench/ingest.py --nodes 2 --database mysql://... --redis redis://127.0.0.1:6379/0 ...  # two nodes
 
 Every pile (``DEMO-0001``… seeded by ``serve --demo --demo-piles N``) connects, boots, starts a transaction on
@@ -15,7 +15,10 @@ sent and acknowledged MeterValues/s, meter_sample rows stored per second (counte
 acknowledgement latency (our write to the answer's arrival), CALLERRORs, timeouts, closed sockets, piles
 connected (the nodes' /healthz), CPU and RSS of the node(s), this client, MariaDB and Redis (psutil).
 At the end it checks that every acknowledged MeterValues was stored. ``--profile S`` records the node(s) with
-py-spy for S seconds during the last step and prints the busiest frames. Record figures in bench/RESULTS.md.
+py-spy for S seconds during the last step and prints the busiest frames; ``--gc-log`` reports the node(s)'
+full garbage collections (``--gc-freeze``, ``--gc-threshold``: what GC settings in the server would change).
+The open-files limit is raised to the hard limit (the nodes inherit it); the kernel's socket limits are
+printed. Record figures in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import os
 import resource
 import secrets
@@ -47,68 +49,75 @@ ID_TAGS = [f"BUS{n:04d}" for n in range(1, 6)]
 
 
 def add_node_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--piles", type=int, default=1000, help="piles with a running transaction (default 1000)")
-    parser.add_argument("--database", default=None,
-                        help="default: a SQLite file in a temporary folder; mysql://user:pass@host:3306/<fresh db> "
-                             "creates that database and drops it at the end")
-    parser.add_argument("--nodes", type=int, default=1, choices=(1, 2),
-                        help="serve processes sharing the database (2 needs MariaDB and --redis); piles alternate")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis of the nodes when --nodes 2")
+    parser.add_argument(
+        "--piles", type=int, default=1000, help="piles with a running transaction (default 1000)"
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="default: a SQLite file in a temporary folder; mysql://user:pass@host:3306/<fresh db> "
+        "creates that database and drops it at the end",
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        choices=(1, 2),
+        help="serve processes sharing the database (2 needs MariaDB and --redis); piles alternate",
+    )
+    parser.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/0", help="Redis of the nodes when --nodes 2"
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="piles connecting and starting at once")
-    parser.add_argument("--timeout", type=float, default=30, help="seconds a pile waits for an answer (OCPP's 30)")
-    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment of the node(s), e.g. CHARGEOPS_OCPP_RATE_PER_S=0")
+    parser.add_argument(
+        "--timeout", type=float, default=30, help="seconds a pile waits for an answer (OCPP's 30)"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of the node(s), e.g. CHARGEOPS_OCPP_RATE_PER_S=0",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, SQLite file)")
-    parser.add_argument("--gc-log", action="store_true",
-                        help="log the node(s)' garbage collections (a sitecustomize on their PYTHONPATH puts a gc "
-                             "callback in; the server's code is not touched) and report full collections' pauses")
+    parser.add_argument(
+        "--gc-log",
+        action="store_true",
+        help="log the node(s)' garbage collections (a sitecustomize on their PYTHONPATH puts a gc "
+        "callback in; the server's code is not touched) and report full collections' pauses",
+    )
+    add_gc_experiments(parser)
 
 
-GC_PROBE = '''"""Benchmark probe: log each full (generation 2) garbage collection, and any longer than 20 ms."""
-import gc, os, time
-_log = open(os.environ["CHARGEOPS_BENCH_GC_LOG"] + f".{os.getpid()}", "a", buffering=1)
-_began = [0.0]
-def _probe(phase, info):
-    if phase == "start":
-        _began[0] = time.perf_counter()
-        return
-    took = time.perf_counter() - _began[0]
-    if info["generation"] == 2 or took > 0.02:
-        _log.write(f"{time.time():.3f} {info['generation']} {took:.4f} {info['collected']}\\n")
-gc.callbacks.append(_probe)
-'''
-
-
-def gc_probe(work: Path) -> dict[str, str]:
-    folder = work / "gcprobe"
-    folder.mkdir(exist_ok=True)
-    (folder / "sitecustomize.py").write_text(GC_PROBE)
-    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "CHARGEOPS_BENCH_GC_LOG": str(work / "gc.log")}
-
-
-def gc_pauses(work: Path, since: float, until: float) -> list[tuple[int, float, float, int]]:
-    """(pid, seconds into the window, pause, generation) of the logged collections between two wall times."""
-    found = []
-    for log in work.glob("gc.log.*"):
-        pid = int(log.suffix.lstrip("."))
-        for line in log.read_text().splitlines():
-            at, generation, took, _ = line.split()
-            if since <= float(at) <= until:
-                found.append((pid, float(at) - since, float(took), int(generation)))
-    return sorted(found, key=lambda item: item[1])
+def add_gc_experiments(parser: argparse.ArgumentParser) -> None:
+    """Knobs to try what a server-side change would buy, with --gc-log (the server's code is not touched)."""
+    parser.add_argument(
+        "--gc-threshold",
+        default="",
+        metavar="G0,G1,G2",
+        help="gc.set_threshold in the node(s) (with --gc-log)",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="with --gc-log: the node(s) run gc.collect() and gc.freeze() once warm (here: piles connected)",
+    )
 
 
 def kernel_limits() -> str:
-    """What else bounds the number of sockets: ephemeral ports (the client's), the listen backlog, file handles."""
+    """What else bounds the sockets: ephemeral ports (the client's), listen backlog, file handles."""
+
     def read(path: str) -> str:
         try:
             return " ".join(Path(path).read_text().split())
         except OSError:
             return "?"
-    return (f"ephemeral ports {read('/proc/sys/net/ipv4/ip_local_port_range')}, somaxconn "
-            f"{read('/proc/sys/net/core/somaxconn')}, fs.file-max {read('/proc/sys/fs/file-max')}, "
-            f"fs.nr_open {read('/proc/sys/fs/nr_open')}")
+
+    return (
+        f"ephemeral ports {read('/proc/sys/net/ipv4/ip_local_port_range')}, somaxconn "
+        f"{read('/proc/sys/net/core/somaxconn')}, fs.file-max {read('/proc/sys/fs/file-max')}, "
+        f"fs.nr_open {read('/proc/sys/fs/nr_open')}"
+    )
 
 
 @dataclass
@@ -134,7 +143,7 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(args: argparse.Namespace, *, say=print) -> AsyncIterator[Rig]:  # noqa: ANN001
-    """Start the node(s) (seeding ``args.piles`` demo piles), connect and start every pile; stop it all after."""
+    """Start the node(s) (seeding ``args.piles`` demo piles), connect and start every pile; stop all after."""
     limits = _server.raise_open_files()
     work = _server.workdir("ingest")
     database = await _server.make_database(args.database, work)
@@ -142,7 +151,7 @@ async def rig(args: argparse.Namespace, *, say=print) -> AsyncIterator[Rig]:  # 
         raise SystemExit("--nodes 2 needs a shared MariaDB (--database mysql://...)")
     env = dict(item.split("=", 1) for item in args.server_env)
     if getattr(args, "gc_log", False):
-        env.update(gc_probe(work))
+        env.update(_server.gc_probe(work, getattr(args, "gc_threshold", "")))
     redis_url = args.redis if args.nodes > 1 else ""
     prefix = f"bench-{secrets.token_hex(4)}:"
     nodes: list[_server.Node] = []
@@ -154,16 +163,27 @@ async def rig(args: argparse.Namespace, *, say=print) -> AsyncIterator[Rig]:  # 
         say(f"database     {database.kind} {database.url}")
         say(f"kernel       {kernel_limits()}")
         seeded = time.monotonic()
-        first = _server.start_node("node-a", database, work, demo_piles=args.piles, redis_url=redis_url,
-                                   redis_prefix=prefix, env=env)
+        first = _server.start_node(
+            "node-a", database, work, demo_piles=args.piles, redis_url=redis_url, redis_prefix=prefix, env=env
+        )
         nodes.append(first)
         await _server.wait_ready(first)
         for index in range(1, args.nodes):
-            nodes.append(_server.start_node(f"node-{'abcdefgh'[index]}", database, work, redis_url=redis_url,
-                                            redis_prefix=prefix, env=env))
+            nodes.append(
+                _server.start_node(
+                    f"node-{'abcdefgh'[index]}",
+                    database,
+                    work,
+                    redis_url=redis_url,
+                    redis_prefix=prefix,
+                    env=env,
+                )
+            )
             await _server.wait_ready(nodes[-1])
-        say(f"node(s)      {', '.join(f'{n.name} pid {n.pid} port {n.port}' for n in nodes)}; "
-            f"ready after {time.monotonic() - seeded:.0f} s (seeding {args.piles} demo piles)")
+        say(
+            f"node(s)      {', '.join(f'{n.name} pid {n.pid} port {n.port}' for n in nodes)}; "
+            f"ready after {time.monotonic() - seeded:.0f} s (seeding {args.piles} demo piles)"
+        )
 
         last_report = [time.monotonic()]
 
@@ -173,22 +193,44 @@ async def rig(args: argparse.Namespace, *, say=print) -> AsyncIterator[Rig]:  # 
                 say(f"  … {done} of {total} piles in a transaction")
 
         ids = [f"DEMO-{n:04d}" for n in range(1, args.piles + 1)]
-        fleet = await _piles.connect_fleet([n.ocpp_url for n in nodes], ids, ID_TAGS, concurrency=args.concurrency,
-                                           timeout=max(args.timeout, 60), progress=progress)
-        say(f"piles        {len(fleet.piles)} of {args.piles} connected, booted and charging after "
-            f"{fleet.seconds:.0f} s ({len(fleet.piles) / max(fleet.seconds, 1e-9):.0f} piles/s)")
+        fleet = await _piles.connect_fleet(
+            [n.ocpp_url for n in nodes],
+            ids,
+            ID_TAGS,
+            concurrency=args.concurrency,
+            timeout=max(args.timeout, 60),
+            progress=progress,
+        )
+        say(
+            f"piles        {len(fleet.piles)} of {args.piles} connected, booted and charging after "
+            f"{fleet.seconds:.0f} s ({len(fleet.piles) / max(fleet.seconds, 1e-9):.0f} piles/s)"
+        )
         for reason, count in sorted(fleet.failures.items(), key=lambda kv: -kv[1]):
             say(f"  failed     {count} × {reason}")
+        if getattr(args, "gc_freeze", False) and getattr(args, "gc_log", False):
+            say(f"gc           {await _server.gc_freeze(work)}")
         schedule = Schedule()
         schedule.timeout = args.timeout
         loops = [asyncio.create_task(meter_loop(pile, schedule)) for pile in fleet.piles]
         watched = {node.name: psutil.Process(node.pid) for node in nodes}
         watched["bench client"] = psutil.Process(os.getpid())
         for name, proc in _server.find_processes(("mariadbd", "mysqld", "redis-server")).items():
-            if (name == "redis-server" and args.nodes > 1) or (name != "redis-server" and database.kind == "mariadb"):
+            if (name == "redis-server" and args.nodes > 1) or (
+                name != "redis-server" and database.kind == "mariadb"
+            ):
                 watched[name] = proc
-        yield Rig(args, work, database, nodes, fleet, schedule, loops, limits,
-                  rows_before=await database.count(), watched=watched)
+        yield Rig(
+            args,
+            work,
+            database,
+            nodes,
+            fleet,
+            schedule,
+            loops,
+            limits,
+            rows_before=await database.count(),
+            watched=watched,
+        )
     finally:
         for task in loops:
             task.cancel()
@@ -218,8 +260,9 @@ class StepResult:
     gc: list[tuple[int, float, float, int]] | None = None
 
 
-async def measure(r: Rig, interval_s: float, warmup: float, duration: float, *, profile_s: int = 0,
-                  label: str = "") -> StepResult:
+async def measure(
+    r: Rig, interval_s: float, warmup: float, duration: float, *, profile_s: int = 0, label: str = ""
+) -> StepResult:
     """Set every pile's sampling interval, warm up, then measure for ``duration`` seconds."""
     r.schedule.set(interval_s)
     await asyncio.sleep(warmup)
@@ -244,15 +287,27 @@ async def measure(r: Rig, interval_s: float, warmup: float, duration: float, *, 
         await asyncio.to_thread(spy.wait)
         profile.append(f"py-spy record of {node.name} (pid {node.pid}), {profile_s} s at 50 Hz, {out}:")
         profile += _server.summarize_profile(out) if out.exists() else ["  (no profile written)"]
-    gc = gc_pauses(r.work, wall_started, time.time()) if getattr(r.args, "gc_log", False) else None
-    return StepResult(label, seconds, stats, rows_1 - rows_0, await _server.piles_connected(r.nodes),
-                      sum(1 for p in r.piles if p.connected), sampler, profile, started, gc)
+    gc = _server.gc_pauses(r.work, wall_started, time.time()) if getattr(r.args, "gc_log", False) else None
+    return StepResult(
+        label,
+        seconds,
+        stats,
+        rows_1 - rows_0,
+        await _server.piles_connected(r.nodes),
+        sum(1 for p in r.piles if p.connected),
+        sampler,
+        profile,
+        started,
+        gc,
+    )
 
 
 def report(result: StepResult, piles: int, interval_s: float, say=print) -> None:  # noqa: ANN001
     s, t = result.stats, result.seconds
-    say(f"step         {result.label}: {piles} piles, one MeterValues each every {interval_s * 1000:.0f} ms "
-        f"(offered {piles / interval_s:.0f}/s); measured {t:.0f} s")
+    say(
+        f"step         {result.label}: {piles} piles, one MeterValues each every {interval_s * 1000:.0f} ms "
+        f"(offered {piles / interval_s:.0f}/s); measured {t:.0f} s"
+    )
     say(f"  offered      {s.scheduled / t:8.1f} MeterValues/s (pile clocks' ticks)")
     say(f"  sent         {s.sent / t:8.1f} /s   skipped {s.skipped} ticks (previous call still unanswered)")
     say(f"  acknowledged {s.acknowledged / t:8.1f} /s")
@@ -262,12 +317,17 @@ def report(result: StepResult, piles: int, interval_s: float, say=print) -> None
         say(f"  slowest s    {slowest_seconds(s, result.started)} (second of the window: its slowest answer)")
     if result.gc is not None:
         full = [g for g in result.gc if g[3] == 2]
-        say(f"  node GC      {len(full)} full collections, pauses "
+        say(
+            f"  node GC      {len(full)} full collections, pauses "
             + (", ".join(f"{at:.0f} s: {took * 1000:.0f} ms" for _, at, took, _ in full) or "none")
-            + f"; other collections over 20 ms: {len(result.gc) - len(full)}")
+            + f"; other collections over 20 ms: {len(result.gc) - len(full)}"
+        )
     errors = ", ".join(f"{k} {v}" for k, v in sorted(s.call_errors.items())) or "none"
     say(f"  CALLERRORs   {errors}; timeouts {s.timeouts}; sockets closed {s.disconnects}")
-    say(f"  connected    {result.connected} piles by the node(s)' /healthz; {result.open_sockets} sockets open here")
+    say(
+        f"  connected    {result.connected} piles by the node(s)' /healthz; "
+        f"{result.open_sockets} sockets open here"
+    )
     say("  CPU (one core = 100%) and memory:")
     for line in result.sampler.lines():
         say(line)
@@ -287,13 +347,16 @@ def slowest_seconds(s: _piles.CallStats, start: float, n: int = 6) -> str:
 
 async def final_check(r: Rig, say=print) -> None:  # noqa: ANN001
     """Stop sampling, let answers arrive, then compare stored rows with every acknowledged MeterValues."""
-    r.schedule.stopped = True
+    r.schedule.stop()
     await asyncio.gather(*r.loops, return_exceptions=True)
     acked = r.schedule.total_acked
     stored = await r.database.count() - r.rows_before
     verdict = "every acknowledged sample is stored" if stored >= acked else f"{acked - stored} MISSING"
-    say(f"total        {acked} MeterValues acknowledged over the whole run, {stored} meter_sample rows stored: "
-        f"{verdict}")
+    say(
+        f"total        {acked} MeterValues acknowledged over the whole run, "
+        f"{stored} meter_sample rows stored: "
+        f"{verdict}"
+    )
 
 
 def intervals(args: argparse.Namespace) -> list[tuple[str, float]]:
@@ -307,24 +370,38 @@ async def main_async(args: argparse.Namespace) -> int:
         steps = intervals(args)
         for index, (label, interval_s) in enumerate(steps):
             last = index == len(steps) - 1
-            result = await measure(r, interval_s, args.warmup, args.duration,
-                                   profile_s=args.profile if last else 0, label=label)
+            result = await measure(
+                r, interval_s, args.warmup, args.duration, profile_s=args.profile if last else 0, label=label
+            )
             report(result, len(r.piles), interval_s)
         await final_check(r)
     return 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_node_options(parser)
-    parser.add_argument("--rates", default="100,500,1000,2000,3000",
-                        help="steps: MeterValues/s offered by all piles together (comma-separated)")
-    parser.add_argument("--interval-ms", default="",
-                        help="steps given as each pile's sampling interval instead (comma-separated ms)")
+    parser.add_argument(
+        "--rates",
+        default="100,500,1000,2000,3000",
+        help="steps: MeterValues/s offered by all piles together (comma-separated)",
+    )
+    parser.add_argument(
+        "--interval-ms",
+        default="",
+        help="steps given as each pile's sampling interval instead (comma-separated ms)",
+    )
     parser.add_argument("--duration", type=float, default=60, help="measured seconds per step")
     parser.add_argument("--warmup", type=float, default=10, help="seconds of each step before measuring")
-    parser.add_argument("--profile", type=int, default=0, metavar="S",
-                        help="py-spy the node(s) for S seconds during the last step's measured window")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="S",
+        help="py-spy the node(s) for S seconds during the last step's measured window",
+    )
     args = parser.parse_args()
     _server.interrupt_on_sigterm()
     print(f"command      python {' '.join(sys.argv)}")

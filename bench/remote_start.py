@@ -34,10 +34,11 @@ MUTATION = """mutation($cp: ID!) { remoteStart(chargePointId: $cp, idTag: "BUS00
   outcome status message } }"""
 
 
-async def commands(r: ingest.Rig, token: str, count: int, every_s: float, budget_s: float
-                   ) -> tuple[list[float], list[float], Counter]:
-    """Send ``count`` remoteStart mutations, one at a time, for at most ``budget_s`` seconds; returns (round trips,
-    POST→pile times, outcomes)."""
+async def commands(
+    r: ingest.Rig, token: str, count: int, every_s: float, budget_s: float
+) -> tuple[list[float], list[float], Counter]:
+    """Send ``count`` remoteStart mutations, one at a time, for at most ``budget_s`` seconds; returns
+    (round trips, POST→pile times, outcomes)."""
     arrived: dict[str, float] = {}
 
     def seen(pile: Pile, action: str, payload: dict) -> None:
@@ -63,8 +64,11 @@ async def commands(r: ingest.Rig, token: str, count: int, every_s: float, budget
             client = clients[(index + n) % len(clients)]  # with two nodes: half go to the other node
             arrived.pop(pile.id, None)
             sent = perf()
-            response = await client.post("/graphql", json={"query": MUTATION, "variables": {"cp": pile.id}},
-                                         headers={"Authorization": f"Bearer {token}"})
+            response = await client.post(
+                "/graphql",
+                json={"query": MUTATION, "variables": {"cp": pile.id}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
             done = perf()
             body = response.json()
             if body.get("errors"):
@@ -94,20 +98,26 @@ async def main_async(args: argparse.Namespace) -> int:
             r.schedule.new_window()
             sampler.start()
             started = time.perf_counter()
-            round_trips, to_pile, outcomes = await commands(r, token, args.commands, args.every_ms / 1000,
-                                                            args.max_seconds)
+            round_trips, to_pile, outcomes = await commands(
+                r, token, args.commands, args.every_ms / 1000, args.max_seconds
+            )
             seconds = time.perf_counter() - started
             stats = r.schedule.new_window()
             await sampler.stop()
             stored = await r.database.count() - rows_0
-            print(f"step         ingest offered {rate:g} MeterValues/s by {len(r.piles)} piles; "
-                  f"{args.commands} remoteStart, one every {args.every_ms} ms, in {seconds:.0f} s")
+            print(
+                f"step         ingest offered {rate:g} MeterValues/s by {len(r.piles)} piles; "
+                f"{args.commands} remoteStart, one every {args.every_ms} ms, in {seconds:.0f} s"
+            )
             print(f"  remoteStart round trip  {latency_line(round_trips)}")
             print(f"  POST → CALL at the pile {latency_line(to_pile)}")
             print(f"  outcomes   {dict(outcomes)}")
-            print(f"  ingest     offered {stats.scheduled / seconds:.1f}/s, acknowledged {stats.acknowledged / seconds:.1f}/s,"
-                  f" stored {stored / seconds:.1f} rows/s, ack {latency_line(stats.latencies)}; "
-                  f"CALLERRORs {sum(stats.call_errors.values())}, timeouts {stats.timeouts}")
+            print(
+                f"  ingest     offered {stats.scheduled / seconds:.1f}/s, "
+                f"acknowledged {stats.acknowledged / seconds:.1f}/s,"
+                f" stored {stored / seconds:.1f} rows/s, ack {latency_line(stats.latencies)}; "
+                f"CALLERRORs {sum(stats.call_errors.values())}, timeouts {stats.timeouts}"
+            )
             for line in sampler.lines():
                 print(line)
         await ingest.final_check(r)
@@ -115,13 +125,21 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ingest.add_node_options(parser)
-    parser.add_argument("--rates", default="0,100,500,1000", help="ingest steps: MeterValues/s offered in all")
+    parser.add_argument(
+        "--rates", default="0,100,500,1000", help="ingest steps: MeterValues/s offered in all"
+    )
     parser.add_argument("--commands", type=int, default=200, help="remoteStart mutations per step")
-    parser.add_argument("--every-ms", type=int, default=250, help="between two mutations (each waits for its answer)")
+    parser.add_argument(
+        "--every-ms", type=int, default=250, help="between two mutations (each waits for its answer)"
+    )
     parser.add_argument("--warmup", type=float, default=10)
-    parser.add_argument("--max-seconds", type=float, default=150, help="stop a step's commands after this long")
+    parser.add_argument(
+        "--max-seconds", type=float, default=150, help="stop a step's commands after this long"
+    )
     args = parser.parse_args()
     _server.interrupt_on_sigterm()
     print(f"command      python {' '.join(sys.argv)}")
