@@ -58,6 +58,8 @@ class ChargePoint(Model):
 
     class Meta:
         table = "charge_point"
+        indexes = (("station_id",),)
+        """MySQL indexes a foreign key by itself, SQLite does not: counting a station's connectors needs it."""
 
 
 class Connector(Model):

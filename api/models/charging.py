@@ -48,6 +48,10 @@ class ChargingSession(Model):
     stop_id_tag = fields.CharField(max_length=64, null=True)
     reservation_id = fields.IntField(null=True)
     last_sample_at = fields.DatetimeField(null=True)
+    """The newest sample's time as the pile reported it (the pile's clock, clamped to not after receipt)."""
+    last_heard_at = fields.DatetimeField(null=True)
+    """When the platform last received anything of this session from its pile, on our own clock: the stale
+    rule reads this, so a pile whose clock runs slow or fast is not closed too early or too late."""
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

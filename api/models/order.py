@@ -79,6 +79,9 @@ class ChargingOrder(Model):
     quarantine_reason = fields.CharField(max_length=255, default="")
     review_note = fields.CharField(max_length=255, default="")
     failure = fields.CharField(max_length=255, default="")
+    failure_code = fields.CharField(max_length=32, default="")
+    """Why the order failed or was cancelled, as a stable code the apps can branch on (``failure`` is the
+    human-readable detail); empty while nothing failed."""
     paid_at = fields.DatetimeField(null=True)
     start_requested_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
