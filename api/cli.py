@@ -59,6 +59,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.demo:
         print(f"  demo piles           DEMO-0001 ... DEMO-{demo_piles:04d}; try: chargeops simulate --piles {demo_piles}")
         print(f"  demo staff logins    {', '.join(DEMO_LOGINS)} (password {DEMO_PASSWORD}; demo data only)")
+        if settings.ocpp_default_security_profile in (1, 2):
+            print("  demo pile passwords  DEMO-0001-chargeops ... (Basic auth, pile id + '-chargeops'; simulate sends them)")
     sys.stdout.flush()
     from api.ocpp.security import TlsWebSocketProtocol
 

@@ -147,7 +147,7 @@ def build_services(
     node = settings.node_name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     charge_points = ChargePointService(
         uow, clock, auto_register=settings.ocpp_auto_register, heartbeat_interval_s=settings.ocpp_heartbeat_interval_s,
-        node=node,
+        node=node, default_security_profile=settings.ocpp_default_security_profile,
     )
     secret_key = settings.secret_key
     if not secret_key:
@@ -168,7 +168,7 @@ def build_services(
     )
     tariffs = TariffService(clock, access, audit)
     ledger = LedgerService(uow, clock)
-    metering = MeteringService(uow, clock, charging)
+    metering = MeteringService(uow, clock, charging, settings.meter_batch_max)
     operations = OperationsService(clock, access, charge_points, charging, commands, files, sender, station_access)
     closers: list[Callable[[], Awaitable[None]]] = []
     if providers is None:

@@ -6,14 +6,19 @@ with no set-up. Coordinates are GCJ-02 (as read off WeChat's map).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from api.access.dto import Grant
+from api.access.passwords import hash_password
+from api.charge_point.rules import PASSWORD_PROFILES
 from api.container import Services
 from api.models.enums import AccessMode, AccessRuleEffect, ConnectorType, Role, TariffTier
 from api.policy.rules import window
 from api.tariff.rules import time_of_use
+
+log = logging.getLogger(__name__)
 
 DEMO_OPERATOR = "杭州示范充电运营有限公司"
 DEMO_ID_TAGS = tuple(f"DEMO{n:04d}" for n in range(1, 21))
@@ -85,6 +90,12 @@ def demo_pile_id(n: int) -> str:
     return f"DEMO-{n:04d}"
 
 
+def demo_pile_password(n: int) -> str:
+    """``DEMO-0001-chargeops``: the demo pile's Basic auth password (security profiles 1 and 2), seeded with the
+    demo and sent by ``chargeops simulate``. Known to anyone who reads this: demo data only, like DEMO_PASSWORD."""
+    return f"{demo_pile_id(n)}-chargeops"
+
+
 def demo_pile_kind(n: int) -> tuple[ConnectorType, int]:
     """The demo mix repeats for piles beyond the first six (``--demo-piles``)."""
     return DEMO_PILE_KINDS[(n - 1) % len(DEMO_PILE_KINDS)]
@@ -105,6 +116,7 @@ async def seed_demo(services: Services, piles: int = 6) -> bool:
         station = stations[(n - 1) * len(stations) // piles]
         kind = demo_pile_kind(n)
         await services.charge_points.register(demo_pile_id(n), station.id, [kind, kind])
+    await _seed_pile_passwords(services, piles)
     fleet = await services.access.create_fleet(None, operator.id, DEMO_FLEET)
     users = {}
     for login, name, grant in (
@@ -143,3 +155,17 @@ async def seed_demo(services: Services, piles: int = 6) -> bool:
     )
     await services.orders.add_share(admin, stations[0].id, partner.id, 3000, since)
     return True
+
+
+async def _seed_pile_passwords(services: Services, piles: int) -> None:
+    """Under a default profile that asks for a password (DESIGN §4: piles authenticate), each demo pile gets
+    its own, which the simulator sends; under the development default of 0 they get none, so clients that send
+    no credentials (the benchmarks' piles) still connect. Profile 3 needs certificates the demo cannot make."""
+    default = services.settings.ocpp_default_security_profile
+    if default == 3:
+        log.warning("demo piles have no client certificates: under security profile 3 they cannot connect")
+    if default not in PASSWORD_PROFILES:
+        return
+    # one at a time: an argon2 hash holds 64 MiB while it runs (about 50 ms each)
+    for n in range(1, piles + 1):
+        await services.charge_points.set_password_hash(demo_pile_id(n), await hash_password(demo_pile_password(n)))

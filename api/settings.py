@@ -83,6 +83,14 @@ class Settings:
     connector is reported Available (``StaleClosed``) or its pile booted since (``PileRebooted``)."""
     session_sweep_interval_s: int = 300
     """How often each node runs that sweep."""
+    meter_batch_max: int = 500
+    """Most MeterValues the node's meter writer stores in one transaction. The writer takes whatever piles sent
+    while its previous batch was being written, so batches grow with the load; this bounds a batch's
+    statement and the time its first pile waits."""
+    gc_freeze: bool = True
+    """``serve``: keep what is alive in the garbage collector's permanent generation (after start-up, when the
+    fleet grew by half, hourly) and collect the young generation less often, so full collections stop
+    walking every connected pile's objects (``api.app.keep_heap_frozen``)."""
     bus_queue_size: int = 1000
     """Events a subscriber may have pending before it is dropped."""
     redis_url: str = ""
@@ -167,8 +175,21 @@ class Settings:
     """PEM CA certificate(s) that sign the piles' client certificates (security profile 3); a certificate is
     asked for but optional, so piles of profiles 0-2 still connect."""
     trust_proxy_headers: bool = False
-    """Believe a TLS-terminating proxy's ``X-Forwarded-Proto`` and client-certificate headers
-    (``X-Client-Cert``, ``X-Client-Verify``). Only behind a proxy that sets them and strips them from clients."""
+    """Believe a TLS-terminating proxy's ``X-Forwarded-Proto``, ``X-Forwarded-For`` (the address the handshake
+    limits count) and client-certificate headers (``X-Client-Cert``, ``X-Client-Verify``). Only behind a proxy
+    that sets them and strips them from clients."""
+    ocpp_default_security_profile: int = 1
+    """The OCPP security profile (0-3) a pile must meet when an operator set none of its own, auto-registered
+    piles included. 1 (Basic auth with the pile's own password) per DESIGN §4; 0 lets such piles connect
+    without authenticating, a development setting only (the node logs a warning)."""
+    ocpp_handshake_failures_per_address: int = 20
+    """Refused handshakes an address may cause per window before its next ones are refused at once with
+    HTTP 429 (no password check, no database write); 0: no limit."""
+    ocpp_handshake_failures_per_pile: int = 10
+    """Refused handshakes claiming one pile id per window, after which an address that already failed as that
+    pile is refused at once (429) and further refusals are summed into one SecurityEvent; 0: no limit."""
+    ocpp_handshake_window_s: int = 60
+    """Window of both handshake limits, from the first refusal it counts."""
 
     @property
     def enabled_providers(self) -> tuple[str, ...]:
@@ -185,6 +206,8 @@ class Settings:
             values["public_url"] = raw.strip().rstrip("/")
         if (raw := env.get(PREFIX + "OCPP_AUTO_REGISTER")) is not None:
             values["ocpp_auto_register"] = _bool("OCPP_AUTO_REGISTER", raw)
+        if (raw := env.get(PREFIX + "GC_FREEZE")) is not None:
+            values["gc_freeze"] = _bool("GC_FREEZE", raw)
         if (raw := env.get(PREFIX + "TRUST_PROXY_HEADERS")) is not None:
             values["trust_proxy_headers"] = _bool("TRUST_PROXY_HEADERS", raw)
         for name in (
@@ -208,9 +231,14 @@ class Settings:
             ("OCPP_RESPONSE_TIMEOUT_S", 1),
             ("OCPP_RATE_PER_S", 0),
             ("OCPP_RATE_BURST", 1),
+            ("OCPP_DEFAULT_SECURITY_PROFILE", 0),
+            ("OCPP_HANDSHAKE_FAILURES_PER_ADDRESS", 0),
+            ("OCPP_HANDSHAKE_FAILURES_PER_PILE", 0),
+            ("OCPP_HANDSHAKE_WINDOW_S", 1),
             ("SESSION_STALE_AFTER_S", 1),
             ("SESSION_SWEEP_INTERVAL_S", 1),
             ("BUS_QUEUE_SIZE", 10),
+            ("METER_BATCH_MAX", 1),
             ("NODE_LIVENESS_S", 2),
             ("WECHAT_MAX_SHARE_BP", 0),
             ("ALIPAY_MAX_SHARE_BP", 0),
@@ -247,6 +275,8 @@ class Settings:
             raise SettingsError("alipay needs every CHARGEOPS_ALIPAY_* setting (app id, keys, seller id)")
         if (settings.tls_key_file or settings.tls_client_ca_file) and not settings.tls_cert_file:
             raise SettingsError(f"{PREFIX}TLS_KEY_FILE and {PREFIX}TLS_CLIENT_CA_FILE need {PREFIX}TLS_CERT_FILE")
+        if settings.ocpp_default_security_profile > 3:
+            raise SettingsError(f"{PREFIX}OCPP_DEFAULT_SECURITY_PROFILE must be 0, 1, 2 or 3")
         if settings.secret_key and len(settings.secret_key) < 32:
             raise SettingsError(f"{PREFIX}SECRET_KEY must have at least 32 characters")
         return settings

@@ -220,6 +220,8 @@ def start_node(
         "CHARGEOPS_NODE_NAME": name,
         "CHARGEOPS_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "CHARGEOPS_FILES_DIR": str(work / "files"),
+        # the development setting: the benchmarks' piles send no password (figures comparable with earlier runs)
+        "CHARGEOPS_OCPP_DEFAULT_SECURITY_PROFILE": "0",
         **({"CHARGEOPS_REDIS_URL": redis_url, "CHARGEOPS_REDIS_PREFIX": redis_prefix} if redis_url else {}),
         **(env or {}),
     }

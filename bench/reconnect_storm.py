@@ -383,7 +383,8 @@ async def storm(options: Options, progress: bool = False) -> Figures:
     database_url = options.database_url or f"sqlite://{work / 'storm.sqlite3'}"
     port = free_port()
     env = {**os.environ, "CHARGEOPS_DATABASE_URL": database_url, "CHARGEOPS_SECRET_KEY": "storm-" + "s" * 40,
-           "CHARGEOPS_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+           "CHARGEOPS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "CHARGEOPS_OCPP_DEFAULT_SECURITY_PROFILE": "0"}  # development setting: these piles send no password
     node = Node(env, port, options.piles, work / "server.log")
     rng = random.Random(options.seed)
     run = Run(options.piles)

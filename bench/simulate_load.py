@@ -58,7 +58,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="chargeops-bench-"))
     database = work / "bench.sqlite3"
     port = free_port()
-    env = {**os.environ, "CHARGEOPS_DATABASE_URL": f"sqlite://{database}"}
+    # the development setting: no argon2 check per connection, figures comparable with earlier runs
+    env = {**os.environ, "CHARGEOPS_DATABASE_URL": f"sqlite://{database}", "CHARGEOPS_OCPP_DEFAULT_SECURITY_PROFILE": "0"}
     server = subprocess.Popen(
         [sys.executable, "-m", "api", "serve", "--demo", "--demo-piles", str(args.piles),
          "--port", str(port), "--log-level", "warning"],

@@ -28,6 +28,11 @@ from api.orders.service import OrderTiming
 from api.settings import Settings
 from tests.support.builders import Builders
 
+# The development setting of DESIGN §4 for the whole suite, nodes of their own (`chargeops serve` processes)
+# included: its piles connect bare unless a test gives them a profile; tests/ocpp/test_default_profile.py
+# runs nodes under the production default.
+os.environ.setdefault("CHARGEOPS_OCPP_DEFAULT_SECURITY_PROFILE", "0")
+
 
 @dataclass
 class RunningServer:
@@ -114,7 +119,10 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
     else:
         database_url = f"sqlite://{tmp_path_factory.mktemp('db') / 'chargeops.sqlite3'}"
     settings = Settings(
-        database_url=database_url, ocpp_response_timeout_s=5,
+        database_url=database_url, ocpp_response_timeout_s=5, ocpp_default_security_profile=0,
+        # every test pile connects from 127.0.0.1: refusals of one test must not throttle the next ones
+        # (the per-pile limit stays; tests/ocpp/test_handshake_limits.py runs nodes with both)
+        ocpp_handshake_failures_per_address=0,
         files_dir=str(tmp_path_factory.mktemp("files")), secret_key="test-secret-" + "x" * 32,
         # CHARGEOPS_TEST_REDIS_BUS: the whole suite's events cross a real Redis, as between nodes
         redis_url=os.environ.get("CHARGEOPS_TEST_REDIS_BUS", ""), redis_prefix=f"test-{uuid.uuid4().hex[:12]}:",

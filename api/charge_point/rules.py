@@ -49,6 +49,15 @@ def password_problem(password: str, protocol: str) -> str | None:
     return None
 
 
+def effective_profile(own: int, default: int) -> int:
+    """The profile a pile must meet: its own, or the deployment's default when it has none.
+
+    The column holds 0 for "none of its own" (every new row, registered or auto-registered, starts there), so
+    an operator cannot pin one pile below a default of 1 or more: DESIGN §4 wants every pile to authenticate
+    unless a development setting (the default of 0) says otherwise."""
+    return own or default
+
+
 def handshake_refusal(
     charge_point_id: str, profile: int, has_password: bool, proof: HandshakeProof
 ) -> HandshakeRefused | None:
@@ -68,7 +77,11 @@ def handshake_refusal(
     if not has_password:
         if profile == 0:
             return None
-        return PileNotAuthenticated(RefusalReason.NO_PASSWORD, f"security profile {profile} needs a password; none is set")
+        return PileNotAuthenticated(
+            RefusalReason.NO_PASSWORD,
+            f"security profile {profile} needs a password and none is set: set one (setChargePointPassword with "
+            "applyOnPile false), configure it on the pile, and let the pile connect again",
+        )
     if proof.password is None:
         return PileNotAuthenticated(RefusalReason.MISSING_CREDENTIALS, "HTTP Basic credentials are required")
     if proof.username != charge_point_id:

@@ -42,11 +42,14 @@ class ChargePointService:
     the pile first connects with the new one (a pile answering RebootRequired switches only after a reboot)."""
 
     def __init__(
-        self, uow: UnitOfWork, clock: Clock, *, auto_register: bool, heartbeat_interval_s: int, node: str = ""
+        self, uow: UnitOfWork, clock: Clock, *, auto_register: bool, heartbeat_interval_s: int, node: str = "",
+        default_security_profile: int = 0,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.auto_register = auto_register
+        self.default_security_profile = default_security_profile
+        """The profile of piles an operator gave none of their own (CHARGEOPS_OCPP_DEFAULT_SECURITY_PROFILE)."""
         self.heartbeat_interval_s = heartbeat_interval_s
         self.node = node
         """This node's name: recorded on the piles it holds."""
@@ -58,22 +61,29 @@ class ChargePointService:
         registered (or auto-registration on), not rejected, and show what its security profile asks for.
         Raises a ChargePointError saying why not; ``verify`` checks a password against its hash."""
         found = await repository.get(charge_point_id)
+        created = False
         if found is None:
             if not self.auto_register:
                 raise UnknownChargePoint(f"charge point {charge_point_id!r} is not registered")
+            # registered even when the default profile refuses it below (it has no password yet): the operator
+            # then sees it, with the refusal as its SecurityEvent, and can give it a password
             found, created = await repository.create_pending(charge_point_id)
             log.info("auto-registered charge point %s as pending", charge_point_id)
-            return Admission(charge_point_id, found.registration_status, created)
-        if found.registration_status == RegistrationStatus.REJECTED:
+        elif found.registration_status == RegistrationStatus.REJECTED:
             raise ChargePointRejected(f"charge point {charge_point_id!r} is rejected")
         await self._authenticate(found, proof or HandshakeProof(), verify)
-        return Admission(charge_point_id, found.registration_status, False)
+        return Admission(charge_point_id, found.registration_status, created)
+
+    def effective_profile(self, cp: ChargePoint) -> int:
+        """The security profile ``cp`` must meet at its handshakes: its own, else the deployment's default."""
+        return rules.effective_profile(cp.security_profile, self.default_security_profile)
 
     async def _authenticate(self, cp: ChargePoint, proof: HandshakeProof, verify: PasswordVerifier | None) -> None:
-        refusal = rules.handshake_refusal(cp.id, cp.security_profile, cp.password_hash is not None, proof)
+        profile = self.effective_profile(cp)
+        refusal = rules.handshake_refusal(cp.id, profile, cp.password_hash is not None, proof)
         if refusal is not None:
             raise refusal
-        if cp.security_profile == 3 or cp.password_hash is None:
+        if profile == 3 or cp.password_hash is None:
             return
         assert proof.password is not None  # the rules refuse a missing password
         if verify is not None and await verify(cp.password_hash, proof.password):
@@ -108,6 +118,11 @@ class ChargePointService:
         """Require ``profile`` at the pile's next handshakes (the open connection stays)."""
         if profile not in rules.PROFILES:
             raise InvalidInput(f"security profile {profile} does not exist (0, 1, 2 or 3)")
+        if profile == 0 and self.default_security_profile > 0:
+            raise InvalidInput(
+                f"this deployment requires security profile {self.default_security_profile} or more of every pile "
+                "(CHARGEOPS_OCPP_DEFAULT_SECURITY_PROFILE); profile 0 is a development setting"
+            )
         cp = await self._require(charge_point_id)
         if profile in rules.PASSWORD_PROFILES and cp.password_hash is None:
             raise InvalidInput(

@@ -8,7 +8,10 @@
 - **Commands**: a command for a pile held here goes to its socket; for a pile held by another live node it is
   published to that node's command channel, which executes it on the pile and publishes the answer back to
   the asking node's reply channel: the caller gets the same typed ``CommandResult`` as locally. Nobody
-  listening (the node just died) is ``OFFLINE``; no answer in time is ``TIMED_OUT``.
+  listening (the node just died) is ``OFFLINE``; no answer in time is ``TIMED_OUT``. A command's secret
+  fields (a pile's new password) are sealed with a key derived from CHARGEOPS_SECRET_KEY and bound to the
+  request id (``api.core.codec``): Redis never sees them in clear, and a node that cannot open them (another
+  secret key) answers ``ERROR`` without sending anything to the pile.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from api.cluster.events import CommandAnswered, CommandRequested
 from api.commands.dto import Command, CommandGateway, CommandResult, ConfigurationKey, LocalListEntry, Outcome
 from api.container import Services
 from api.core.bus import SubscriberDropped, channels
-from api.core.codec import DataclassCodec
+from api.core.codec import DataclassCodec, SealedValueError, SecretSealer
 from api.core.redis_bus import RedisBus
 
 log = logging.getLogger(__name__)
@@ -35,23 +38,31 @@ REPLY_MARGIN_S = 5
 """Added to the pile's answer timeout when the answer comes through another node."""
 
 
-def command_codec() -> DataclassCodec:
+SEALER_PURPOSE = "cluster-command-secrets"
+
+
+def command_codec(secret_key: str = "") -> DataclassCodec:
+    """The codec of commands between nodes; with ``secret_key`` (the deployment's shared secret) it can carry
+    secret fields, sealed."""
     import typing
 
     from api.commands import dto
 
-    return DataclassCodec(lambda: [*typing.get_args(dto.Command), CommandResult, ConfigurationKey, LocalListEntry])
+    sealer = SecretSealer.derived(secret_key, SEALER_PURPOSE) if secret_key else None
+    return DataclassCodec(
+        lambda: [*typing.get_args(dto.Command), CommandResult, ConfigurationKey, LocalListEntry], sealer
+    )
 
 
 class ClusterNode:
     def __init__(self, services: Services, bus: RedisBus, local: CommandGateway, *,
-                 liveness_ttl_s: int = LIVENESS_TTL_S) -> None:
+                 liveness_ttl_s: int = LIVENESS_TTL_S, name: str | None = None) -> None:
         self.services = services
         self.bus = bus
         self.local = local
-        self.name = services.charge_points.node
+        self.name = name or services.charge_points.node
         self.liveness_ttl_s = liveness_ttl_s
-        self.codec = command_codec()
+        self.codec = command_codec(services.secret_key)
         self._waiting: dict[str, asyncio.Future[CommandResult]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._replies_ready = asyncio.Event()
@@ -166,7 +177,7 @@ class ClusterNode:
         try:
             heard = await self.bus.publish_counted(
                 channels.node_commands(holder),
-                CommandRequested(request_id, self.name, charge_point_id, self.codec.encode(command)),
+                CommandRequested(request_id, self.name, charge_point_id, self.codec.encode(command, request_id)),
             )
             if heard == 0:
                 return CommandResult(Outcome.OFFLINE, message=f"{charge_point_id}'s node {holder} is gone")
@@ -199,7 +210,17 @@ class ClusterNode:
 
     async def _execute(self, request: CommandRequested) -> None:
         try:
-            result = await self.local.send(request.charge_point_id, self.codec.decode(request.command))
+            command = self.codec.decode(request.command, request.request_id)
+        except SealedValueError as error:
+            log.warning("node %s: a command for %s from node %s did not open (%s); not sent to the pile",
+                        self.name, request.charge_point_id, request.reply_to, error)
+            result = CommandResult(Outcome.ERROR, message="the holding node could not open the command's secret "
+                                   "(do all nodes share CHARGEOPS_SECRET_KEY?); nothing was sent to the pile")
+            await self.bus.publish(channels.node_replies(request.reply_to),
+                                   CommandAnswered(request.request_id, self.codec.encode(result)))
+            return
+        try:
+            result = await self.local.send(request.charge_point_id, command)
         except Exception as error:
             log.exception("node %s: command for %s failed", self.name, request.charge_point_id)
             result = CommandResult(Outcome.ERROR, message=f"the holding node failed: {error}")

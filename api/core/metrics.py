@@ -23,3 +23,12 @@ ocpp_handshake_refusals = Counter(
     "chargeops_ocpp_handshake_refusals_total",
     "Pile WebSocket handshakes refused, by reason (a closed set: charge_point.errors.RefusalReason)", ["reason"],
 )
+ocpp_handshakes_throttled = Counter(
+    "chargeops_ocpp_handshakes_throttled_total",
+    "Pile WebSocket handshakes answered 429 at once (no password check, no database write), by the limit "
+    "reached: address or pile", ["limit"],
+)
+ocpp_handshake_refusals_summed = Counter(
+    "chargeops_ocpp_handshake_refusals_summed_total",
+    "Refused handshakes of a pile past its limit: kept in the window's one summary SecurityEvent, not one each",
+)

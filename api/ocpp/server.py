@@ -4,6 +4,9 @@ Handshake (OCPP-J 1.6 §3, 2.0.1 part 4 §3): the identity must be a registered 
 auto-registration is on); otherwise the upgrade is refused (HTTP 403) and nothing is created. It must then
 show what its security profile asks for (``security.py``: Basic auth, TLS, a client certificate), else HTTP
 401 or 403; every refusal is logged, counted by reason, and kept as a ``SecurityEvent`` of a registered pile.
+Past the limits on refusals per address and per pile (``security.HandshakeLimits``) a handshake is answered
+429 before any password check or database write, and a pile's refusals of one window past its limit, with
+those 429s, become one summary ``SecurityEvent`` (reason ``handshakes_throttled``) when the window ends.
 The pile must offer a subprotocol we speak (``ocpp1.6``, ``ocpp2.0.1``); of several, the first it lists wins (its order is
 its preference). If it offers none we know, we complete the handshake without one and close at once, as
 OCPP-J §3.1.2 prescribes. A second connection with the same identity replaces the first: the old socket is
@@ -91,28 +94,55 @@ class StarletteTransport:
                 pass  # the peer closed first
 
 
+THROTTLED = "handshakes_throttled"
+"""Reason of the summary SecurityEvent of a window of refused handshakes past the limits."""
+
+
 class OcppServer:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.registry: Registry[OcppConnection] = Registry()
+        settings = services.settings
+        self.limits = security.HandshakeLimits(
+            settings.ocpp_handshake_failures_per_address, settings.ocpp_handshake_failures_per_pile,
+            settings.ocpp_handshake_window_s,
+        )
+        self._summaries: dict[asyncio.Task[None], security.PileWindow] = {}
         for reason in RefusalReason:  # every reason shows in /metrics from the start, at 0
             metrics.ocpp_handshake_refusals.labels(reason.value)
+        for limit in ("address", "pile"):
+            metrics.ocpp_handshakes_throttled.labels(limit)
+        if settings.ocpp_default_security_profile == 0:
+            log.warning(
+                "CHARGEOPS_OCPP_DEFAULT_SECURITY_PROFILE=0: piles without a security profile of their own connect "
+                "without a password. A development setting: DESIGN §4 wants every pile to authenticate"
+            )
 
     async def endpoint(self, websocket: WebSocket) -> None:
         charge_point_id: str = websocket.path_params["charge_point_id"]
+        trust_proxy = self.services.settings.trust_proxy_headers
+        address = security.client_address(websocket.scope, trust_proxy=trust_proxy)
+        throttle = self.limits.check(address, charge_point_id)
+        if throttle is not None:  # before anything costly: no password check, no database
+            metrics.ocpp_handshakes_throttled.labels(throttle.limit).inc()
+            if throttle.window is not None:
+                self._summarise(throttle.window, address)
+            log.debug("throttled handshake of %.60r from %s (%s limit)", charge_point_id, address, throttle.limit)
+            await security.refuse(websocket, 429, throttle.retry_after_s)
+            return
         if not IDENTITY.fullmatch(charge_point_id):
             log.warning("refused handshake: invalid charge point identity %.60r", charge_point_id)
             metrics.ocpp_handshake_refusals.labels(RefusalReason.INVALID_IDENTITY.value).inc()
+            self.limits.refused(address, None)
             await security.refuse(websocket, 403)
             return
-        proof = security.proof_of(
-            websocket.scope, charge_point_id, trust_proxy=self.services.settings.trust_proxy_headers
-        )
+        proof = security.proof_of(websocket.scope, charge_point_id, trust_proxy=trust_proxy)
         try:
             admission = await self.services.charge_points.admit(charge_point_id, proof, verify_password)
         except ChargePointError as error:
-            await self._refuse(websocket, charge_point_id, error, proof.secure)
+            await self._refuse(websocket, charge_point_id, error, proof.secure, address)
             return
+        self.limits.connected(address, charge_point_id)
         offered = list(websocket.scope.get("subprotocols") or [])
         dialect = next((p for p in offered if p in DIALECTS), None)
         if dialect is None:
@@ -155,27 +185,63 @@ class OcppServer:
                     if charge_point_id not in self.registry:  # no successor marked it online meanwhile
                         await self.services.charge_points.disconnected(charge_point_id)
 
-    async def _refuse(self, websocket: WebSocket, charge_point_id: str, error: ChargePointError, secure: bool) -> None:
-        """Refuse the upgrade: log, count, keep a SecurityEvent (registered piles), answer 401 or 403."""
+    async def _refuse(
+        self, websocket: WebSocket, charge_point_id: str, error: ChargePointError, secure: bool, address: str
+    ) -> None:
+        """Refuse the upgrade: log, count, keep a SecurityEvent (registered piles; past the pile's limit, in the
+        window's summary), answer 401 or 403."""
         if isinstance(error, HandshakeRefused):
             reason = error.reason
         elif isinstance(error, UnknownChargePoint):
             reason = RefusalReason.UNREGISTERED
         else:
             reason = RefusalReason.REJECTED
-        client = websocket.scope.get("client") or ("?", 0)
-        log.warning("refused handshake of %s from %s: %s (%s)", charge_point_id, client[0], reason.value, error.message)
+        log.warning("refused handshake of %s from %s: %s (%s)", charge_point_id, address, reason.value, error.message)
         metrics.ocpp_handshake_refusals.labels(reason.value).inc()
-        if isinstance(error, HandshakeRefused | ChargePointRejected):  # the pile exists: it keeps the event
+        registered = isinstance(error, HandshakeRefused | ChargePointRejected)  # the pile exists: it keeps the event
+        window = self.limits.refused(address, charge_point_id if registered else None)
+        if window is not None:
+            window.summed[reason.value] += 1
+            metrics.ocpp_handshake_refusals_summed.inc()
+            self._summarise(window, address)
+        elif registered:
             try:
                 await self.services.charge_points.record_security_event(
-                    charge_point_id, reason.value,
-                    {"message": error.message, "remote": str(client[0]), "tls": secure},
+                    charge_point_id, reason.value, {"message": error.message, "remote": address, "tls": secure},
                 )
             except Exception:  # a refusal is answered even when the database is not
                 log.exception("%s: could not record the refused handshake", charge_point_id)
         await security.refuse(websocket, 401 if isinstance(error, PileNotAuthenticated) else 403)
 
+    def _summarise(self, window: security.PileWindow, address: str) -> None:
+        """Have the window's summary SecurityEvent written when it ends (once per pile and window)."""
+        window.note_remote(address)
+        if window.summary_due:
+            return
+        window.summary_due = True
+        task = asyncio.create_task(self._write_summary(window), name=f"handshake summary of {window.charge_point_id}")
+        self._summaries[task] = window
+        task.add_done_callback(self._summaries.pop)
+
+    async def _write_summary(self, window: security.PileWindow, *, now: bool = False) -> None:
+        if not now:
+            await asyncio.sleep(max(0.0, window.ends - self.limits.clock()))
+        details = {
+            "message": f"{window.refusals} handshakes refused and {window.throttled} more answered 429 at once "
+                       f"within {self.limits.window_s:g} s",
+            "window_s": self.limits.window_s, "refused": window.refusals, "throttled": window.throttled,
+            "not_recorded_one_by_one": dict(window.summed), "remotes": sorted(window.remotes),
+        }
+        try:
+            await self.services.charge_points.record_security_event(window.charge_point_id, THROTTLED, details)
+        except Exception:
+            log.exception("%s: could not record the summary of refused handshakes", window.charge_point_id)
+
     async def close_all(self) -> None:
+        pending = list(self._summaries.items())
+        for task, _ in pending:
+            task.cancel()
+        for _, window in pending:  # windows still open: their summaries so far
+            await self._write_summary(window, now=True)
         for connection in self.registry.connections():
             await connection.close(1001, "server shutting down")

@@ -134,9 +134,10 @@ class ChargePoint:
         return self.model.protocol
 
     @strawberry.field(description="OCPP security profile the pile must meet at its handshake: 0 none, 1 Basic "
-                      "auth, 2 TLS and Basic auth, 3 TLS client certificate.")
-    def security_profile(self) -> int:
-        return self.model.security_profile
+                      "auth, 2 TLS and Basic auth, 3 TLS client certificate. Its own, or the deployment's default "
+                      "when an operator set none.")
+    def security_profile(self, info: Info) -> int:
+        return info.context.services.charge_points.effective_profile(self.model)
 
     @strawberry.field(description="Whether the pile has a Basic auth password (never shown).")
     def has_password(self) -> bool:
