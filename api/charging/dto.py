@@ -16,6 +16,15 @@ class AuthorizationStatus(StrEnum):
     CONCURRENT_TX = "concurrent_tx"
 
 
+class Refusal(StrEnum):
+    """Why the station's access policy refused a card that is valid in itself."""
+
+    LOCATION = "location"
+    """Not at this station (not on its allow-list, not a card of its fleets), whatever the time."""
+    TIME = "time"
+    """Not now: the station's schedule admits the card at other times."""
+
+
 @dataclass(frozen=True)
 class Authorization:
     status: AuthorizationStatus
@@ -23,6 +32,9 @@ class Authorization:
     parent_tag: str | None = None
     reason: str = ""
     """Why a card that is valid in itself was refused here (the station's access policy)."""
+    refusal: Refusal | None = None
+    """Set when the station's policy (not its block list) refused the card; only OCPP 2.0.1 has words for it
+    (``NotAtThisLocation``, ``NotAtThisTime``), 1.6 says ``Invalid``."""
 
 
 @dataclass(frozen=True)

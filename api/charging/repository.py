@@ -114,15 +114,17 @@ async def latest_register(session_id: int) -> int | None:
 
 
 async def silent_sessions(cutoff: datetime, batch: int = 1000) -> list[ChargingSession]:
-    """Active sessions opened and last sampled before ``cutoff``. Read by connector, through the
+    """Active sessions last heard of before ``cutoff``: received (``last_heard_at``, our clock; the opening for
+    sessions stored before it was kept) and last sampled before it. Read by connector, through the
     (connector_id, status) index, so the sweep never scans the whole history."""
     connector_ids = await Connector.all().order_by("id").values_list("id", flat=True)
+    heard_before = Q(Q(last_sample_at__isnull=True) | Q(last_sample_at__lte=cutoff)) & Q(
+        Q(last_heard_at__lte=cutoff) | Q(last_heard_at__isnull=True, created_at__lte=cutoff)
+    )
     found: list[ChargingSession] = []
     for start in range(0, len(connector_ids), batch):
         found += await ChargingSession.filter(
-            Q(last_sample_at__isnull=True) | Q(last_sample_at__lte=cutoff),
-            connector_id__in=list(connector_ids[start:start + batch]), status=SessionStatus.ACTIVE,
-            created_at__lte=cutoff,
+            heard_before, connector_id__in=list(connector_ids[start:start + batch]), status=SessionStatus.ACTIVE,
         )
     return found
 
@@ -190,3 +192,23 @@ async def sessions_for_tag_since(charge_point_id: str, id_tag: str, since: datet
         Q(created_at__gte=since) | Q(status=SessionStatus.ACTIVE, pile_transaction_id__isnull=False),
         charge_point_id=charge_point_id, id_tag=id_tag,
     ).order_by("id")
+
+
+PROGRESS_COLUMNS = (
+    "energy_wh", "anomaly", "soc_start_pct", "soc_end_pct", "max_power_w", "last_sample_at", "last_heard_at",
+)
+"""The running figures metering folds into sessions (``ChargingService.apply_progress_many``)."""
+
+
+async def update_progress(changes: list[tuple[int, dict[str, Any]]]) -> None:
+    """Several sessions' running figures: one statement, run once per session by the driver (``executemany``),
+    so a batch of samples costs one round trip instead of one ORM update per session. A column a session's
+    changes leave out (or set to None) keeps its stored value (``COALESCE``): progress never clears a figure."""
+    if not changes:
+        return
+    db = ChargingSession._meta.db
+    mark = "%s" if db.capabilities.dialect == "mysql" else "?"
+    assignments = ", ".join(f"{column} = COALESCE({mark}, {column})" for column in PROGRESS_COLUMNS)
+    query = f"UPDATE charging_session SET {assignments} WHERE id = {mark}"
+    await db.execute_many(query, [[values.get(c) for c in PROGRESS_COLUMNS] + [session_id]
+                                  for session_id, values in changes])

@@ -79,9 +79,10 @@ def stale_close_reason(
 ) -> str | None:
     """Why an active session is closed now, or None to leave it open.
 
-    ``session_heard`` is the latest of its opening, its samples and its phases; with its connector's status
-    report it is the last time anything was heard of it, and that must be before ``cutoff`` (the stale time
-    ago). Then: if its pile booted after the session was last heard of and has not reported the connector in
+    ``session_heard`` is when we last received anything of the session (on our clock), or, for a session
+    stored before we kept that, the latest of its opening, its samples and its phases; with its connector's
+    status report it is the last time anything was heard of it, and that must be before ``cutoff`` (the stale
+    time ago). Then: if its pile booted after the session was last heard of and has not reported the connector in
     a transaction since, ``PileRebooted`` (a 1.6 pile that reboots ends its transactions; its own late
     StopTransaction still corrects the figures); else if the connector's last report is Available,
     ``StaleClosed``. A connector still reported charging keeps its session, however quiet."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from api.charge_point.service import ChargePointService
@@ -24,6 +26,7 @@ from api.charging.dto import (
     PileTransactionReport,
     PileTransactionResult,
     PileTransactionStage,
+    Refusal,
     StartResult,
     TransactionStart,
     TransactionStop,
@@ -97,7 +100,10 @@ class ChargingService:
                 charge_point_id, "AccessRefused",
                 {"idTag": id_tag, "status": status.value, "mode": decision.mode.value, "reason": decision.reason},
             )
-        return Authorization(status, own.expires_at, own.parent_tag, decision.reason)
+        refusal = None
+        if decision.verdict == Verdict.NOT_ADMITTED:
+            refusal = Refusal.TIME if decision.other_times else Refusal.LOCATION
+        return Authorization(status, own.expires_at, own.parent_tag, decision.reason, refusal)
 
     async def register_vehicle(self, vin: str, plate: str | None = None) -> Vehicle:
         """Enroll a car for VIN charging (即插即充): its VIN is then accepted like a card."""
@@ -117,6 +123,7 @@ class ChargingService:
             existing = await repository.same_start(cp.id, connector.id, started_at, request.meter_start_wh)
             if existing is not None:
                 # The pile did not get our answer and sent the same StartTransaction again.
+                await repository.update_session(existing.id, last_heard_at=now)
                 return StartResult(existing.id, authorization, duplicate=True)
             for stale in await repository.active_on_connectors(cp.id, connector.id):
                 await self._close(stale, stale.meter_start_wh + stale.energy_wh, started_at, SUPERSEDED, None, outbox)
@@ -135,6 +142,7 @@ class ChargingService:
                 meter_start_wh=request.meter_start_wh,
                 reservation_id=request.reservation_id,
                 phase=phase,
+                last_heard_at=now,
             )
             await repository.add_phase(session.id, phase, started_at, "transaction")
             started = SessionStarted(
@@ -151,6 +159,8 @@ class ChargingService:
         stopped_at = clamp_reported(request.timestamp, now)
         async with self.uow.begin() as outbox:
             session = await repository.session_for_update(request.transaction_id)
+            if session is not None and session.charge_point_id == request.charge_point_id:
+                await repository.update_session(session.id, last_heard_at=now)
             if session is None or session.charge_point_id != request.charge_point_id:
                 log.warning(
                     "%s stopped unknown transaction %s", request.charge_point_id, request.transaction_id
@@ -245,10 +255,17 @@ class ChargingService:
     # -- sessions a pile never closes ----------------------------------------------------------------
 
     async def close_stale(self, stale_after_s: int, now: datetime | None = None) -> int:
-        """Close the active sessions nothing was heard of for ``stale_after_s`` (no sample, no connector
-        status, no phase, opened before) whose connector is reported Available or whose pile booted since
-        (``rules.stale_close_reason``); returns how many this call closed. Safe to run on several nodes at
-        once: each close is conditional on the session being unchanged since it was read."""
+        """Close the active sessions nothing was heard of for ``stale_after_s`` whose connector is reported
+        Available or whose pile booted since (``rules.stale_close_reason``); returns how many this call closed.
+        Safe to run on several nodes at once: each close is conditional on the session being unchanged since it
+        was read.
+
+        "Heard of" is ``last_heard_at``, when we received the session's last message, on our clock: a pile
+        whose clock is hours behind would otherwise look silent at once, one hours ahead never. Its last
+        sample's time counts too (clamped to when it was received, so at most minutes ahead of ours): a sample
+        stored by a path that does not touch ``last_heard_at`` still keeps the session. Sessions without one
+        (stored before it was kept) fall back to their opening, samples and phases. The session is closed as of
+        its last evidence of charging (its last sample, say), on the pile's timeline."""
         now = now or self.clock.now()
         cutoff = now - timedelta(seconds=stale_after_s)
         candidates = await repository.silent_sessions(cutoff)
@@ -262,27 +279,34 @@ class ChargingService:
         closed = 0
         for session in candidates:
             connector, cp = connectors.get(session.connector_id), piles.get(session.charge_point_id)
-            heard = max(t for t in (session.created_at, session.last_sample_at, phases.get(session.id)) if t)
+            # the pile's timeline (its start, samples and phases) for the close, ours for the rule
+            evidence = max(t for t in (session.started_at, session.last_sample_at, phases.get(session.id)) if t)
+            received = (
+                (session.last_heard_at,) if session.last_heard_at else (session.created_at, phases.get(session.id))
+            )
+            heard = max(t for t in (*received, session.last_sample_at) if t)
             status_at = connector.status_at if connector else None
             reason = rules.stale_close_reason(
                 heard, connector.status if connector else None, status_at, cp.booted_at if cp else None, cutoff
             )
-            if reason is not None and await self._close_silent(session, reason, heard, stale_after_s):
+            if reason is not None and await self._close_silent(session, reason, evidence, stale_after_s):
                 closed += 1
         return closed
 
     async def _close_silent(self, session: ChargingSession, reason: str, heard: datetime, stale_after_s: int) -> bool:
-        """Closed as of when it was last heard of (its last sample, say): the last evidence that it charged."""
+        """Closed as of ``heard``, the last evidence that it charged (its last sample, say), not as of when we
+        last received something of it: the order is billed for the time it charged."""
         async with self.uow.begin() as outbox:
-            # unchanged since read: a sample or a phase stored meanwhile keeps the session open
+            # unchanged since read: a message, a sample or a phase stored meanwhile keeps the session open
             unchanged = {"last_sample_at": session.last_sample_at, "energy_wh": session.energy_wh,
-                         "phase": session.phase}
+                         "phase": session.phase, "last_heard_at": session.last_heard_at}
             stop = session.meter_start_wh + session.energy_wh
             if not await self._close(session, stop, heard, reason, None, outbox, expect=unchanged):
                 return False
+            received = session.last_heard_at.isoformat() if session.last_heard_at else None
             await self.charge_points.record_event(session.charge_point_id, "SessionClosedByRule", {
                 "sessionId": session.id, "reason": reason, "lastHeardAt": heard.isoformat(),
-                "staleAfterS": stale_after_s, "energyWh": session.energy_wh,
+                "lastReceivedAt": received, "staleAfterS": stale_after_s, "energyWh": session.energy_wh,
             })
         log.info("%s: session %s closed as %s (nothing heard since %s)", session.charge_point_id, session.id,
                  reason, heard.isoformat())
@@ -304,7 +328,8 @@ class ChargingService:
         connector, DC phase, VIN). Reports arrive late, with gaps or twice: whichever comes first opens the
         session, the others merge into it. An ended report does not close it here: store its samples, then
         call ``end``, so the session's last figures are in before it closes."""
-        at = clamp_reported(report.at, self.clock.now())
+        now = self.clock.now()
+        at = clamp_reported(report.at, now)
         authorization = None
         if report.id_tag is not None:
             authorization = await self.authorize(report.id_tag, report.charge_point_id)
@@ -316,9 +341,9 @@ class ChargingService:
             session = await repository.pile_transaction_for_update(cp.id, report.pile_transaction_id)
             created = session is None
             if session is None:
-                session = await self._open_pile_transaction(cp, connector, report, at, authorization, outbox)
+                session = await self._open_pile_transaction(cp, connector, report, at, now, authorization, outbox)
             else:
-                await self._merge_pile_transaction(session, connector, report, at, authorization)
+                await self._merge_pile_transaction(session, connector, report, at, now, authorization)
             if report.phase is not None:
                 await self._advance(session, report.phase, at, "status", outbox)
         return PileTransactionResult(session.id, authorization, created)
@@ -329,11 +354,13 @@ class ChargingService:
     ) -> None:
         """Close the session of the pile's transaction (once: a repeated end changes nothing). Without a stop
         reading, the latest stored register is the stop reading."""
-        stopped_at = clamp_reported(at, self.clock.now())
+        now = self.clock.now()
+        stopped_at = clamp_reported(at, now)
         async with self.uow.begin() as outbox:
             session = await repository.pile_transaction_for_update(charge_point_id, pile_transaction_id)
             if session is None:
                 return
+            await repository.update_session(session.id, last_heard_at=now)
             stop = meter_stop_wh if meter_stop_wh is not None else session.meter_start_wh + session.energy_wh
             if session.status == SessionStatus.ACTIVE:
                 await self._close(session, stop, stopped_at, reason, stop_id_tag, outbox)
@@ -351,7 +378,7 @@ class ChargingService:
 
     async def _open_pile_transaction(
         self, cp: ChargePoint, connector: Connector | None, report: PileTransactionReport, at: datetime,
-        authorization: Authorization | None, outbox: Outbox,
+        now: datetime, authorization: Authorization | None, outbox: Outbox,
     ) -> ChargingSession:
         if connector is None:
             # authorized before the cable was plugged in: on the pile's first connector until a report names one
@@ -377,6 +404,7 @@ class ChargingService:
             meter_start_wh=report.register_first_wh if report.register_first_wh is not None else 0,
             reservation_id=report.reservation_id,
             phase=phase,
+            last_heard_at=now,
         )
         await repository.add_phase(session.id, phase, at, "transaction")
         started = SessionStarted(session.id, cp.id, connector.connector_no, cp.station_id, id_tag, at)
@@ -386,9 +414,9 @@ class ChargingService:
 
     async def _merge_pile_transaction(
         self, session: ChargingSession, connector: Connector | None, report: PileTransactionReport, at: datetime,
-        authorization: Authorization | None,
+        now: datetime, authorization: Authorization | None,
     ) -> None:
-        values: dict[str, object] = {}
+        values: dict[str, object] = {"last_heard_at": now}
         if report.stage == PileTransactionStage.STARTED and at < session.started_at:
             # the start came after later reports (they opened the session): it knows the real beginning
             values["started_at"] = at
@@ -404,10 +432,9 @@ class ChargingService:
         if vin and session.vin is None:
             vehicle = await repository.ensure_vehicle(vin)
             values.update(vin=vin, vehicle_id=vehicle.id)
-        if values:
-            await repository.update_session(session.id, **values)
-            for key, value in values.items():
-                setattr(session, key, value)
+        await repository.update_session(session.id, **values)
+        for key, value in values.items():
+            setattr(session, key, value)
 
     # -- phases and vehicle --------------------------------------------------------------------------
 
@@ -428,7 +455,9 @@ class ChargingService:
             session = await self._resolve(report.charge_point_id, report.connector_no, report.transaction_id)
             if session is None:
                 return None
-            at = clamp_reported(report.at, self.clock.now())
+            now = self.clock.now()
+            at = clamp_reported(report.at, now)
+            await repository.update_session(session.id, last_heard_at=now)
             if report.vin and is_vin(report.vin) and session.vin != report.vin:
                 vehicle = await repository.ensure_vehicle(report.vin)
                 await repository.update_session(session.id, vin=report.vin, vehicle_id=vehicle.id)
@@ -460,44 +489,6 @@ class ChargingService:
             return None
         connector = await self.charge_points.ensure_connector(charge_point_id, connector_no)
         return await repository.active_on_connector(charge_point_id, connector.id)
-
-    async def resolve_session(
-        self, charge_point_id: str, connector_no: int, transaction_id: int | None
-    ) -> ChargingSession | None:
-        """The session a meter sample belongs to: its transaction if it names one of this pile's, else the
-        connector's active session. Call inside the caller's transaction."""
-        return await self._resolve(charge_point_id, connector_no, transaction_id)
-
-    async def apply_progress(
-        self,
-        session: ChargingSession,
-        *,
-        last_at: datetime,
-        energy_register_wh: int | None,
-        soc_first_pct: int | None,
-        soc_last_pct: int | None,
-        max_power_w: int | None,
-    ) -> None:
-        """Fold a batch of stored samples into the session's running figures (inside the caller's transaction)."""
-        values: dict[str, object] = {}
-        if session.status == SessionStatus.ACTIVE and energy_register_wh is not None:
-            energy = energy_register_wh - session.meter_start_wh
-            if energy < 0:
-                values["anomaly"] = "register_below_start"
-            elif energy > session.energy_wh:
-                values["energy_wh"] = energy
-        if soc_first_pct is not None and session.soc_start_pct is None:
-            values["soc_start_pct"] = soc_first_pct
-        if soc_last_pct is not None:
-            values["soc_end_pct"] = soc_last_pct
-        if max_power_w is not None and max_power_w > session.max_power_w:
-            values["max_power_w"] = max_power_w
-        if session.last_sample_at is None or last_at > session.last_sample_at:
-            values["last_sample_at"] = last_at
-        if values:
-            await repository.update_session(session.id, **values)
-            for key, value in values.items():
-                setattr(session, key, value)
 
     @staticmethod
     def _publish(outbox: Outbox, session_id: int, event: SessionStarted | SessionPhaseChanged | SessionEnded) -> None:
@@ -535,3 +526,74 @@ class ChargingService:
 
     async def vehicles_by_ids(self, ids: list[int]) -> list[Vehicle]:
         return await repository.vehicles_by_ids(ids)
+
+    # -- metering's batches --------------------------------------------------------------------------
+
+    async def resolve_sessions(
+        self, keys: Iterable[tuple[str, int, int | None]]
+    ) -> dict[tuple[str, int, int | None], ChargingSession | None]:
+        """The session each (charge point, connector, transaction) key of a batch of samples belongs to: its
+        transaction if it names one of this pile's, else the connector's active session. One query for all the
+        keys that name a transaction (the common case), instead of one per sample. Call inside the caller's
+        transaction."""
+        keys = list(dict.fromkeys(keys))
+        named = [key for key in keys if key[2] is not None]
+        found = {s.id: s for s in await repository.sessions_by_ids([key[2] for key in named])} if named else {}
+        resolved: dict[tuple[str, int, int | None], ChargingSession | None] = {}
+        for key in keys:
+            if key[2] is None:
+                resolved[key] = await self._resolve(*key)
+            else:
+                session = found.get(key[2])
+                resolved[key] = session if session is not None and session.charge_point_id == key[0] else None
+        return resolved
+
+    async def apply_progress_many(self, progress: list[tuple[ChargingSession, SessionProgress]]) -> None:
+        """Fold what batches of stored samples say into their sessions' running figures (``_progress_values``),
+        with one statement for all of them (``repository.update_progress``), and move each one's
+        ``last_heard_at`` (when we received the samples, on our clock) forward. Inside the caller's transaction."""
+        changes: list[tuple[int, dict[str, object]]] = []
+        for session, figures in progress:
+            values = _progress_values(session, figures)
+            if session.last_heard_at is None or figures.heard_at > session.last_heard_at:
+                values["last_heard_at"] = figures.heard_at
+            if values:
+                changes.append((session.id, values))
+                for key, value in values.items():
+                    setattr(session, key, value)
+        await repository.update_progress(changes)
+
+
+@dataclass(frozen=True)
+class SessionProgress:
+    """What a batch of stored samples says about one session (``ChargingService.apply_progress_many``)."""
+
+    last_at: datetime
+    """The newest sample's time (the pile's clock, clamped)."""
+    energy_register_wh: int | None
+    soc_first_pct: int | None
+    soc_last_pct: int | None
+    max_power_w: int | None
+    heard_at: datetime
+    """When we received the samples, on our clock."""
+
+
+def _progress_values(session: ChargingSession, figures: SessionProgress) -> dict[str, object]:
+    """The session's columns that ``figures`` move: energy only grows (a register below the start is an
+    anomaly, kept for billing to review), the first SoC is kept, power keeps its maximum, the time its newest."""
+    values: dict[str, object] = {}
+    if session.status == SessionStatus.ACTIVE and figures.energy_register_wh is not None:
+        energy = figures.energy_register_wh - session.meter_start_wh
+        if energy < 0:
+            values["anomaly"] = "register_below_start"
+        elif energy > session.energy_wh:
+            values["energy_wh"] = energy
+    if figures.soc_first_pct is not None and session.soc_start_pct is None:
+        values["soc_start_pct"] = figures.soc_first_pct
+    if figures.soc_last_pct is not None:
+        values["soc_end_pct"] = figures.soc_last_pct
+    if figures.max_power_w is not None and figures.max_power_w > session.max_power_w:
+        values["max_power_w"] = figures.max_power_w
+    if session.last_sample_at is None or figures.last_at > session.last_sample_at:
+        values["last_sample_at"] = figures.last_at
+    return values

@@ -82,6 +82,16 @@ class GetConfiguration:
 
 
 @dataclass(frozen=True)
+class GetBaseReport:
+    """The pile's whole configuration, as a report: OCPP 2.0.1 GetBaseReport (ConfigurationInventory, or with
+    ``full`` FullInventory: every variable of its device model), which the pile answers in NotifyReport parts;
+    a 1.6 pile, which has no reports, is asked GetConfiguration for every key. Either way the result is kept as
+    the pile's reported configuration, in the same shape."""
+
+    full: bool = False
+
+
+@dataclass(frozen=True)
 class ChangeConfiguration:
     key: str
     value: str
@@ -186,6 +196,7 @@ Command = (
     | UnlockConnector
     | Reset
     | GetConfiguration
+    | GetBaseReport
     | ChangeConfiguration
     | ClearCache
     | TriggerMessage

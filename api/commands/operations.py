@@ -29,6 +29,7 @@ from api.commands.dto import (
     ChangeConfiguration,
     Command,
     CommandResult,
+    GetBaseReport,
     GetConfiguration,
     GetDiagnostics,
     Outcome,
@@ -40,7 +41,7 @@ from api.commands.dto import (
     UpdateFirmware,
 )
 from api.commands.service import CommandService
-from api.commands.station_access import StationAccessService
+from api.commands.station_access import StationAccessService, list_limits
 from api.core.clock import Clock, as_utc
 from api.core.errors import InvalidInput, NotFound
 from api.files.service import FileService
@@ -57,6 +58,7 @@ ACTION_NAMES: dict[str, str] = {
     "UnlockConnector": "pile.unlock_connector",
     "Reset": "pile.reset",
     "GetConfiguration": "pile.get_configuration",
+    "GetBaseReport": "pile.get_base_report",
     "ChangeConfiguration": "pile.change_configuration",
     "ClearCache": "pile.clear_cache",
     "TriggerMessage": "pile.trigger_message",
@@ -69,7 +71,7 @@ ACTION_NAMES: dict[str, str] = {
 }
 
 # reading is not operating: these only need the right to read a pile's details
-READ_ONLY = ("GetConfiguration", "GetLocalListVersion")
+READ_ONLY = ("GetConfiguration", "GetBaseReport", "GetLocalListVersion")
 # a local list decides who may charge: managing access, not operating
 ACCESS = ("SendLocalList",)
 # the pile's Basic auth password: set only through set_password (hashed, never kept in clear or audited)
@@ -122,28 +124,52 @@ class OperationsService:
             return await self._configure(actor, place, command)
         if isinstance(command, RemoteStart):
             await self._admit(actor, place, command)
+        if isinstance(command, SendLocalList):
+            await self._check_list_fits(charge_point_id, command)
         result = await self.sender.send(actor, place, command, ACTION_NAMES[name])
         if isinstance(command, SendLocalList):
             await self.station_access.note_sent_by_hand(charge_point_id, command, result)
-        if isinstance(command, GetConfiguration):
+        if isinstance(command, GetConfiguration | GetBaseReport):
             # AuthorizationKey is write-only (Security Whitepaper); a pile that reports it anyway is not repeated
             result = dataclasses.replace(result, configuration=tuple(
                 dataclasses.replace(c, value="(hidden)") if c.key in PASSWORD_KEYS and c.value else c
                 for c in result.configuration
             ))
-            if not command.keys and result.outcome == Outcome.ACCEPTED:
+            # (a 2.0.1 report still arriving has no keys yet: its parts are kept as they come)
+            whole = isinstance(command, GetBaseReport) and bool(result.configuration)
+            if (whole or isinstance(command, GetConfiguration) and not command.keys) and (
+                result.outcome == Outcome.ACCEPTED
+            ):
                 await self.charge_points.store_reported_configuration(
                     charge_point_id,
                     [{"key": c.key, "value": c.value, "readonly": c.readonly} for c in result.configuration],
                 )
         return result
 
+    async def _check_list_fits(self, charge_point_id: str, command: SendLocalList) -> None:
+        """A list the pile has told us it cannot take is refused before sending (the pile would refuse it, and
+        a 2.0.1 pile may take part of it): a full list larger than its list, or more entries than one message
+        carries. Unknown limits refuse nothing."""
+        capacity, per_message = list_limits((await self.charge_points.get(charge_point_id)).reported_configuration)
+        if command.full and capacity is not None and len(command.entries) > capacity:
+            raise InvalidInput(f"{charge_point_id} holds at most {capacity} cards in its local list")
+        if per_message is not None and len(command.entries) > per_message:
+            raise InvalidInput(f"{charge_point_id} takes at most {per_message} local list entries per message")
+
     async def _admit(self, actor: Actor, place: Place, command: RemoteStart) -> None:
-        """A remote start obeys the same rules as a card at the pile: refused (and audited) before sending."""
+        """A remote start obeys the same rules as a card at the pile: refused (and audited) before sending.
+
+        The connector and the card are read side by side: on SQLite every statement queues for the one
+        connection behind whatever ingest has queued (bench/RESULTS.md, "Remote start under ingest load"), and
+        two reads asked for at once wait in that queue once, not twice. An unknown connector still wins."""
         self.commands.check(command)
-        if command.connector_no is not None:
-            await self.charge_points.connector(place.charge_point_id, command.connector_no)
-        authorization = await self.charging.authorize(command.id_tag, place.charge_point_id, log_refusal=False)
+        connector = (
+            self.charge_points.connector(place.charge_point_id, command.connector_no)
+            if command.connector_no is not None else asyncio.sleep(0)
+        )
+        _, authorization = await asyncio.gather(
+            connector, self.charging.authorize(command.id_tag, place.charge_point_id, log_refusal=False)
+        )
         if authorization.status == AuthorizationStatus.ACCEPTED:
             return
         why = authorization.reason or authorization.status.value

@@ -60,6 +60,13 @@ def _parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def list_limits(reported: object) -> tuple[int | None, int | None]:
+    """How many cards a pile's local list holds, and how many one SendLocalList may carry, as its reported
+    configuration says (1.6 LocalAuthListMaxLength and SendLocalListMaxLength; a 2.0.1 pile's report gives
+    the same keys, from LocalAuthListCtrlr Entries' maxLimit and ItemsPerMessage); None where unknown."""
+    return _setting(reported, "LocalAuthListMaxLength"), _setting(reported, "SendLocalListMaxLength")
+
+
 def _setting(reported: object, key: str) -> int | None:
     for item in reported if isinstance(reported, list) else []:
         if isinstance(item, dict) and item.get("key") == key:
@@ -141,8 +148,9 @@ class StationAccessService:
         if not held.supported and not full:
             return None
         cp = await self.charge_points.get(place.charge_point_id)
-        wanted = rules.fit(wanted, _setting(cp.reported_configuration, "LocalAuthListMaxLength"))
-        per_message = _setting(cp.reported_configuration, "SendLocalListMaxLength") or DEFAULT_MESSAGE_ENTRIES
+        capacity, per_message_known = list_limits(cp.reported_configuration)
+        wanted = rules.fit(wanted, capacity)
+        per_message = per_message_known or DEFAULT_MESSAGE_ENTRIES
         full = full or not held.in_sync
         version = max(held.version, pile_version or 0)
         if full:

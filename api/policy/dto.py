@@ -87,6 +87,9 @@ class Decision:
     verdict: Verdict
     reason: str = ""
     mode: AccessMode = AccessMode.PUBLIC
+    other_times: bool = False
+    """Not admitted now, but the station's schedule admits this card at some other time: the refusal is one of
+    time, not of place (OCPP 2.0.1 tells a pile ``NotAtThisTime`` rather than ``NotAtThisLocation``)."""
 
     @property
     def admitted(self) -> bool:

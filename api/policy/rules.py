@@ -73,28 +73,43 @@ def mode_at(policy: Policy, at: datetime) -> AccessMode:
 
 
 def decide(policy: Policy, rules: Sequence[Rule], who: Credential, at: datetime) -> Decision:
-    """May ``who`` charge at the policy's station at ``at``? ``rules`` may be only those matching ``who``."""
+    """May ``who`` charge at the policy's station at ``at``? ``rules`` may be only those matching ``who``.
+
+    A card refused now is told whether another mode of the schedule would admit it (``other_times``): a
+    driver refused by a night-time fleet window may come back in the day, one refused by a private station
+    may not."""
     mode = mode_at(policy, at)
     for rule in rules:
         if rule.effect == AccessRuleEffect.BLOCK and rule.matches(who):
             note = f" ({rule.note})" if rule.note else ""
             return Decision(Verdict.BLOCKED, f"{rule.describe()} is on the block list of this station{note}", mode)
     allowed = [r for r in rules if r.effect == AccessRuleEffect.ALLOW and r.matches(who)]
+    if _admits(mode, who, allowed):
+        return Decision(Verdict.ADMITTED, "", mode)
+    other_times = any(_admits(m, who, allowed) for m in modes_used(policy) - {mode})
+    match mode:
+        case AccessMode.CLOSED:
+            reason = "the station admits nobody at this time"
+        case AccessMode.PRIVATE:
+            reason = "the station is private and this card is not on its allow-list"
+        case AccessMode.FLEET_ONLY:
+            reason = "the station admits only cards of its allowed fleets at this time"
+        case _:
+            raise AssertionError(mode)
+    return Decision(Verdict.NOT_ADMITTED, reason, mode, other_times)
+
+
+def _admits(mode: AccessMode, who: Credential, allowed: Sequence[Rule]) -> bool:
+    """Does ``mode`` admit ``who``, given the allow rules matching it? (The block list is checked before.)"""
     match mode:
         case AccessMode.PUBLIC:
-            return Decision(Verdict.ADMITTED, "", mode)
+            return True
         case AccessMode.CLOSED:
-            return Decision(Verdict.NOT_ADMITTED, "the station admits nobody at this time", mode)
+            return False
         case AccessMode.PRIVATE:
-            if allowed:
-                return Decision(Verdict.ADMITTED, "", mode)
-            return Decision(Verdict.NOT_ADMITTED, "the station is private and this card is not on its allow-list", mode)
+            return bool(allowed)
         case AccessMode.FLEET_ONLY:
-            if who.fleet_id is not None and any(r.fleet_id == who.fleet_id for r in allowed):
-                return Decision(Verdict.ADMITTED, "", mode)
-            return Decision(
-                Verdict.NOT_ADMITTED, "the station admits only cards of its allowed fleets at this time", mode
-            )
+            return who.fleet_id is not None and any(r.fleet_id == who.fleet_id for r in allowed)
     raise AssertionError(mode)
 
 

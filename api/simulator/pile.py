@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -50,6 +51,10 @@ class PileSpec:
     dc: bool
     max_power_w: int
     connectors: int = 2
+    password: str | None = None
+    """Sent as HTTP Basic auth at every connection (security profiles 1 and 2); None: no credentials."""
+    ocpp: str = "1.6"
+    """The protocol it speaks: ``1.6`` (``SimulatedPile``) or ``2.0.1`` (``pile_v201.SimulatedPileV201``)."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,10 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
 
 
 class SimulatedPile:
-    """Connects, boots, heartbeats and runs a session loop per connector; reconnects when the socket drops."""
+    """Connects, boots, heartbeats and runs a session loop per connector; reconnects when the socket drops.
+    This one speaks OCPP 1.6J; ``pile_v201.SimulatedPileV201`` runs the same life in OCPP 2.0.1."""
+
+    subprotocol = "ocpp1.6"
 
     def __init__(
         self,
@@ -245,7 +253,8 @@ class SimulatedPile:
             "NumberOfConnectors": str(spec.connectors),
             "AuthorizeRemoteTxRequests": "false",
         }
-        self.cp: SimulatedChargePoint | None = None
+        self.cp: Any = None
+        """The library charge point of the live connection (SimulatedChargePoint here), None while offline."""
         self._reset = asyncio.Event()
         self._heartbeat_s = 300.0
 
@@ -319,8 +328,8 @@ class SimulatedPile:
         while not self.stop.is_set() and not self.finished():
             try:
                 async with connect(
-                    f"{self.url}/{self.spec.id}", subprotocols=["ocpp1.6"], open_timeout=30,  # type: ignore[list-item]
-                    ping_interval=None, max_size=1 << 20,
+                    f"{self.url}/{self.spec.id}", subprotocols=[self.subprotocol], open_timeout=30,  # type: ignore[list-item]
+                    ping_interval=None, max_size=1 << 20, additional_headers=self._credentials(),
                 ) as ws:
                     self.counters.connections += 1
                     backoff = 1.0
@@ -334,11 +343,24 @@ class SimulatedPile:
                 await asyncio.wait_for(self.stop.wait(), backoff + self.rng.random())
             backoff = min(backoff * 2, 30.0)
 
+    def _credentials(self) -> dict[str, str] | None:
+        if self.spec.password is None:
+            return None
+        token = base64.b64encode(f"{self.spec.id}:{self.spec.password}".encode()).decode("ascii")
+        return {"Authorization": f"Basic {token}"}
+
     def finished(self) -> bool:
         return bool(self.sessions_per_connector) and all(n >= self.sessions_per_connector for n in self.sessions_done)
 
+    def charge_point(self, ws: ClientConnection) -> Any:
+        """The ``ocpp`` library's charge point of this pile's protocol, answering the server's calls."""
+        return SimulatedChargePoint(self, ws)
+
+    async def heartbeat(self) -> None:
+        await self.send(call.Heartbeat())
+
     async def _connected(self, ws: ClientConnection) -> None:
-        self.cp = SimulatedChargePoint(self, ws)
+        self.cp = self.charge_point(ws)
         reader = asyncio.create_task(self.cp.start(), name=f"{self.spec.id}-reader")
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -379,7 +401,7 @@ class SimulatedPile:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self._heartbeat_s)
-            await self.send(call.Heartbeat())
+            await self.heartbeat()
 
     async def _recover(self, connector: ConnectorState) -> None:
         """A transaction cut off by a dropped connection is stopped after the reboot, as real piles do."""

@@ -11,8 +11,11 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from api.demo import DEMO_ID_TAGS, DEMO_VINS, demo_pile_id, demo_pile_kind
+from api.demo import DEMO_ID_TAGS, DEMO_VINS, demo_pile_id, demo_pile_kind, demo_pile_password
 from api.simulator.pile import Counters, PileSpec, SimulatedPile, Timing
+from api.simulator.pile_v201 import SimulatedPileV201
+
+PROTOCOLS = ("1.6", "2.0.1")
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ class SimulationOptions:
     """Connections of the piles are spread over this many seconds, as after a power cut."""
     id_tags: tuple[str, ...] = DEMO_ID_TAGS
     vins: tuple[str, ...] = DEMO_VINS
+    ocpp: tuple[str, ...] = ("1.6",)
+    """Protocols of the piles, in turn: ("1.6", "2.0.1") makes every other pile a 2.0.1 one."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,9 @@ def pile_specs(options: SimulationOptions) -> list[PileSpec]:
     specs = []
     for number in range(options.first, options.first + options.piles):
         kind, max_power_w = demo_pile_kind(number)
-        specs.append(PileSpec(demo_pile_id(number), number, dc=kind.name.endswith("_DC"), max_power_w=max_power_w))
+        ocpp = options.ocpp[(number - options.first) % len(options.ocpp)]
+        specs.append(PileSpec(demo_pile_id(number), number, dc=kind.name.endswith("_DC"), max_power_w=max_power_w,
+                              password=demo_pile_password(number), ocpp=ocpp))
     return specs
 
 
@@ -115,7 +122,7 @@ async def run_simulation(
     counters = Counters()
     timing = Timing(time_scale=options.time_scale, sample_interval_s=options.sample_interval_s, idle_s=options.idle_s)
     piles = [
-        SimulatedPile(
+        (SimulatedPileV201 if spec.ocpp == "2.0.1" else SimulatedPile)(
             spec, options.url, timing, counters, id_tags=options.id_tags, vins=options.vins,
             seed=options.seed * 100_003 + spec.number, sessions_per_connector=options.sessions, stop=stop,
         )
@@ -167,10 +174,12 @@ def _simulate(args: argparse.Namespace) -> int:
         sessions=args.sessions,
         duration_s=args.duration,
         seed=args.seed,
+        ocpp=tuple(args.ocpp),
     )
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     print(
-        f"simulating {options.piles} piles ({demo_pile_id(options.first)} …) against {options.url}, "
+        f"simulating {options.piles} piles ({demo_pile_id(options.first)} …, OCPP {'/'.join(options.ocpp)}) "
+        f"against {options.url}, "
         f"time x{options.time_scale:g}, a sample every {options.sample_interval_s:g} simulated s; Ctrl-C stops"
     )
 
@@ -187,10 +196,18 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0 if report.piles_booted else 1
 
 
+def _protocols(text: str) -> tuple[str, ...]:
+    versions = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in versions if v not in PROTOCOLS]
+    if not versions or unknown:
+        raise argparse.ArgumentTypeError(f"OCPP versions are {' and '.join(PROTOCOLS)}, comma-separated")
+    return versions
+
+
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser(
         "simulate",
-        help="run simulated OCPP 1.6J piles (DC GB/T and AC sessions) against a server",
+        help="run simulated OCPP 1.6J / 2.0.1 piles (DC GB/T and AC sessions) against a server",
         description="Simulated piles DEMO-0001 … doing whole DC (handshake, configuration, charging with power "
         "tapering as SoC rises, ending) and AC sessions with the demo id tags and VINs.",
     )
@@ -204,4 +221,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser.add_argument("--sessions", type=int, default=0, help="sessions per connector; 0 = until stopped")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many real seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ocpp", type=_protocols, default=("1.6",), metavar="VERSION[,VERSION]",
+                        help="protocol of the piles: 1.6 (default), 2.0.1, or both in turn (1.6,2.0.1)")
     parser.set_defaults(func=_simulate)

@@ -17,6 +17,7 @@ from api.graphql.operations.types import (
     ChargePointSecurity,
     CommandResult,
     ConfigurationKey,
+    ConfigurationReport,
     ConfigurationResult,
     LocalListEntryInput,
     LocalListVersionResult,
@@ -106,9 +107,17 @@ class OperationsMutations:
     @strawberry.mutation(description="Read a pile's configuration (all keys when none are given; then it is kept).")
     @maps_domain_errors
     async def read_configuration(
-        self, info: Info, charge_point_id: strawberry.ID, keys: list[str] | None = None
+        self, info: Info, charge_point_id: strawberry.ID, keys: list[str] | None = None,
+        report: Annotated[ConfigurationReport | None, strawberry.argument(
+            description="Instead of keys: ask for a whole report (OCPP 2.0.1 GetBaseReport, answered in parts; "
+                        "a 1.6 pile gives all its keys). It is kept, as arriving parts are.")] = None,
     ) -> ConfigurationResult:
-        result = await _send(info, charge_point_id, dto.GetConfiguration(tuple(keys or ())))
+        if report is not None and keys:
+            raise InvalidInput("ask for keys or for a report, not both")
+        command: dto.Command = dto.GetConfiguration(tuple(keys or ()))
+        if report is not None:
+            command = dto.GetBaseReport(full=report == ConfigurationReport.FULL)
+        result = await _send(info, charge_point_id, command)
         return ConfigurationResult(
             result=CommandResult.of(str(charge_point_id), result),
             keys=[ConfigurationKey(key=c.key, value=c.value, readonly=c.readonly) for c in result.configuration],

@@ -67,6 +67,14 @@ class ConfigurationKey:
     readonly: bool
 
 
+@strawberry.enum(description="A whole-configuration report to ask a pile for (OCPP 2.0.1 GetBaseReport).")
+class ConfigurationReport(Enum):
+    CONFIGURATION = "configuration"
+    """ConfigurationInventory: every configurable variable."""
+    FULL = "full"
+    """FullInventory: every variable of the pile's device model."""
+
+
 @strawberry.type
 class ConfigurationResult:
     result: CommandResult

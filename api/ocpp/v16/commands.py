@@ -25,6 +25,7 @@ from api.commands.dto import (
     Command,
     CommandResult,
     ConfigurationKey,
+    GetBaseReport,
     GetConfiguration,
     GetDiagnostics,
     GetLocalListVersion,
@@ -79,6 +80,8 @@ def to_call(command: Command) -> Any:
             return call.Reset(type=ResetType.hard if hard else ResetType.soft)
         case GetConfiguration(keys=keys):
             return call.GetConfiguration(key=list(keys) or None)
+        case GetBaseReport():  # 1.6 has no reports: its whole configuration is the nearest thing
+            return call.GetConfiguration()
         case ChangeConfiguration(key=key, value=value):
             return call.ChangeConfiguration(key=key, value=value)
         case SetBasicAuthPassword(password=password):

@@ -132,7 +132,8 @@ class ChargePointV16(OcppConnection):
         readings = mapping.meter_readings(
             self.id, connector_id, kwargs.get("transaction_id"), meter_value, call_unique_id
         )
-        await self.services.metering.record(readings)
+        # stored in a batch with the other piles' MeterValues of the moment; back only once committed
+        await self.services.metering.submit(readings)
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)

@@ -8,6 +8,8 @@ The domain's commands speak 1.6 (it came first); here each becomes its 2.0.1 cou
     Reset                Reset: hard = Immediate, soft = OnIdle
     GetConfiguration     GetVariables       } 1.6 keys through ``CONFIGURATION``, or ``Component.Variable``
     ChangeConfiguration  SetVariables       }
+    GetBaseReport        GetBaseReport (ConfigurationInventory or FullInventory); the NotifyReport parts that
+                         follow become 1.6-shaped keys through ``report_entries``
     SetBasicAuthPassword SetVariables SecurityCtrlr.BasicAuthPassword (the password in clear, A01)
     GetDiagnostics       GetLog (DiagnosticsLog, uploaded to the same signed URL)
     UpdateFirmware       UpdateFirmware (firmware.location / retrieveDateTime)
@@ -37,6 +39,7 @@ from api.commands.dto import (
     Command,
     CommandResult,
     ConfigurationKey,
+    GetBaseReport,
     GetConfiguration,
     GetDiagnostics,
     GetLocalListVersion,
@@ -117,6 +120,7 @@ AGREED = {
     "UpdateFirmware": {"Accepted", "AcceptedCanceled"},
     "GetLog": {"Accepted", "AcceptedCanceled"},
     "SetVariables": {"Accepted", "RebootRequired"},
+    "GetBaseReport": {"Accepted"},
 }
 
 REMOTE_START_PROFILE_ID = 16_000
@@ -168,6 +172,11 @@ def to_call(command: Command, pile_transaction_id: str | None = None) -> Any:
                     datatypes.GetVariableDataType(component=_component(v), variable=_variable_type(v))
                     for _, v in variables
                 ]
+            )
+        case GetBaseReport(full=full):
+            return call.GetBaseReport(
+                request_id=request_id(),
+                report_base="FullInventory" if full else "ConfigurationInventory",  # type: ignore[arg-type]
             )
         case ChangeConfiguration(key=key, value=value):
             variable = _variable(key)
@@ -283,6 +292,50 @@ def _configuration(command: Command, results: list[dict[str, Any]]) -> CommandRe
         elif asked:  # asked for by name: say it is unknown; when listing everything, leave it out
             unknown.append(key)
     return CommandResult(Outcome.ACCEPTED, "Accepted", configuration=tuple(known), unknown_keys=tuple(unknown))
+
+
+LIST_CAPACITY = ("localauthlistctrlr", "entries", "")
+"""LocalAuthListCtrlr.Entries: its value counts the tokens held, its ``maxLimit`` is how many the pile can
+hold (OCPP 2.0.1 part 2, appendix 3), which 1.6 calls LocalAuthListMaxLength."""
+
+_BY_VARIABLE = {
+    (v.component.lower(), v.name.lower(), (v.instance or "").lower()): key for key, v in CONFIGURATION.items()
+}
+"""The 1.6 key of each mapped variable, by its (case-insensitive) identity."""
+
+
+def report_entries(report_data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """NotifyReport ``reportData`` (snake-cased by the library) as reported configuration, in the shape a 1.6
+    GetConfiguration answer is kept in (``[{"key", "value", "readonly"}]``), so readers need not know the
+    protocol: a variable with a 1.6 counterpart takes the 1.6 key, any other is ``Component.Variable``, with
+    ``(instance)`` after a name and ``@evse`` (``@evse/connector``) after the component where the pile gives
+    them. The value is the Actual attribute's (none for write-only variables); the capacity of the local list
+    (Entries' maxLimit) is kept as LocalAuthListMaxLength."""
+    out: list[dict[str, Any]] = []
+    for item in report_data:
+        component, variable = item["component"], item["variable"]
+        identity = _identity(component["name"], variable["name"], variable.get("instance"))
+        attributes = item.get("variable_attribute") or []
+        actual = next((a for a in attributes if a.get("type", "Actual") == "Actual"), None)
+        evse = component.get("evse")
+        mutability = (actual or {}).get("mutability", "ReadWrite")
+        value = None if actual is None or mutability == "WriteOnly" else actual.get("value")
+        if identity in _BY_VARIABLE and not evse and not component.get("instance"):
+            key = _BY_VARIABLE[identity]
+        else:
+            key = _name(component["name"], component.get("instance"))
+            if evse:
+                key += f"@{evse['id']}" + (f"/{evse['connector_id']}" if evse.get("connector_id") else "")
+            key += "." + _name(variable["name"], variable.get("instance"))
+        out.append({"key": key, "value": value, "readonly": mutability == "ReadOnly"})
+        limit = (item.get("variable_characteristics") or {}).get("max_limit")
+        if identity == LIST_CAPACITY and not evse and limit is not None:
+            out.append({"key": "LocalAuthListMaxLength", "value": str(int(limit)), "readonly": True})
+    return out
+
+
+def _name(name: str, instance: str | None) -> str:
+    return f"{name}({instance})" if instance else name
 
 
 def _identity(component: str, name: str, instance: str | None) -> tuple[str, str, str]:

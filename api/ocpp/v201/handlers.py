@@ -15,10 +15,14 @@ As with 1.6, everything a pile reports is stored before the handler returns (DES
   (``mapping`` has the table). GB/T BMS messages by DataTransfer work as with 1.6.
 - Firmware and log (diagnostics) status, security events, device-model events and reservation updates
   are kept as the pile's events; firmware and log statuses in 1.6's words, with the pile's own word beside.
+- A base report (GetBaseReport) comes back in NotifyReport parts (``seqNo`` from 0, ``tbc`` while more
+  follow). Each part is stored as it arrives (the first replaces the pile's reported configuration, the
+  others add to it), so an interrupted report leaves what arrived; the command waits for the last part.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -32,7 +36,7 @@ from ocpp.v201.enums import Action
 
 from api.charge_point.dto import BootInfo, StatusReport
 from api.charging.dto import PileTransactionReport, PileTransactionStage, VehicleReport
-from api.commands.dto import Command, CommandResult, Outcome, RemoteStop
+from api.commands.dto import Command, CommandResult, ConfigurationKey, GetBaseReport, Outcome, RemoteStop
 from api.models.enums import ConnectorStatus, RegistrationStatus
 from api.ocpp.connection import OcppConnection
 from api.ocpp.schemas import V201, load
@@ -68,6 +72,7 @@ class ChargePointV201(OcppConnection):
             Action.log_status_notification,
             Action.reservation_status_update,
             Action.data_transfer,
+            Action.notify_report,
         }
     )
 
@@ -75,10 +80,21 @@ class ChargePointV201(OcppConnection):
         super().__init__(*args, **kwargs)
         self._last_seq: dict[str, int] = {}
         """seqNo last seen per transaction on this socket, to log gaps (nothing depends on it)."""
+        self._reports: dict[int, asyncio.Future[list[dict[str, Any]]]] = {}
+        """Base reports asked for on this socket, by requestId: done with the whole report at its last part."""
+        self._report_parts: dict[int, list[dict[str, Any]]] = {}
+        self._report_of: dict[int, int] = {}
+        """requestId of each GetBaseReport command being executed (by the command object's id)."""
 
     # -- commands -------------------------------------------------------------------------------------
 
     async def command_call(self, command: Command) -> Any:  # type: ignore[override]
+        if isinstance(command, GetBaseReport):
+            request = commands.to_call(command)
+            # waiting before it is sent: the pile may report before we read its answer
+            self._reports[request.request_id] = asyncio.get_running_loop().create_future()
+            self._report_of[id(command)] = request.request_id
+            return request
         if not isinstance(command, RemoteStop):
             return commands.to_call(command)
         session = await self.services.charging.find(command.transaction_id)
@@ -90,6 +106,29 @@ class ChargePointV201(OcppConnection):
 
     def command_outcome(self, command: Command, action: str, answer: Any) -> CommandResult:
         return commands.interpret(command, action, answer)
+
+    async def execute(self, command: Command) -> CommandResult:
+        """As for every command; a base report the pile accepted is also waited for (its NotifyReport parts, up
+        to the response timeout), so the caller gets the keys as a GetConfiguration would give them."""
+        if not isinstance(command, GetBaseReport):
+            return await super().execute(command)
+        try:
+            result = await super().execute(command)
+            report = self._reports.get(self._report_of.get(id(command), -1))
+            if result.outcome != Outcome.ACCEPTED or report is None:
+                return result
+            try:
+                entries = await asyncio.wait_for(asyncio.shield(report), self._response_timeout)
+            except TimeoutError:
+                return CommandResult(Outcome.ACCEPTED, result.status, "the report is still arriving; its parts are "
+                                     "kept as they come")
+            keys = tuple(ConfigurationKey(e["key"], e["value"], e["readonly"]) for e in entries)
+            return CommandResult(Outcome.ACCEPTED, result.status, configuration=keys)
+        finally:
+            request_id = self._report_of.pop(id(command), None)
+            if request_id is not None:
+                self._reports.pop(request_id, None)
+                self._report_parts.pop(request_id, None)
 
     # -- provisioning -------------------------------------------------------------------------------
 
@@ -176,8 +215,8 @@ class ChargePointV201(OcppConnection):
         connector = number
         if connector is None:  # the report names no EVSE: the session's connector
             connector = await self._connector_no((await self.services.charging.get(result.session_id)).connector_id)
-        if readings:
-            await self.services.metering.record(
+        if readings:  # through the node's meter writer; back only once committed, so "Ended" below sees them
+            await self.services.metering.submit(
                 [dataclasses.replace(r, connector_no=connector, transaction_id=result.session_id) for r in readings]
             )
         ended = event_type == "Ended"
@@ -201,7 +240,7 @@ class ChargePointV201(OcppConnection):
         self, evse_id: int, meter_value: list[dict[str, Any]], call_unique_id: str, **kwargs: Any
     ) -> call_result.MeterValues:
         number = mapping.connector_no(evse_id, None, call_unique_id)
-        await self.services.metering.record(mapping.meter_readings(self.id, number, None, meter_value, call_unique_id))
+        await self.services.metering.submit(mapping.meter_readings(self.id, number, None, meter_value, call_unique_id))
         return call_result.MeterValues()
 
     @on(Action.data_transfer)
@@ -293,6 +332,29 @@ class ChargePointV201(OcppConnection):
              "eventData": snake_to_camel_case(event_data)},
         )
         return call_result.NotifyEvent()
+
+    @on(Action.notify_report)
+    async def on_notify_report(
+        self, request_id: int, generated_at: str, seq_no: int, call_unique_id: str, **kwargs: Any
+    ) -> call_result.NotifyReport:
+        """One part of a base report (B07/B08): stored before it is acknowledged."""
+        mapping.timestamp(generated_at, call_unique_id)
+        entries = commands.report_entries(kwargs.get("report_data") or [])
+        if seq_no == 0:
+            stored = entries
+        else:  # later parts add to (or correct) what the earlier ones stored
+            cp = await self.services.charge_points.get(self.id)
+            by_key = {e["key"]: e for e in cp.reported_configuration or [] if isinstance(e, dict) and "key" in e}
+            by_key.update({e["key"]: e for e in entries})
+            stored = list(by_key.values())
+        await self.services.charge_points.store_reported_configuration(self.id, stored)
+        report = self._reports.get(request_id)
+        if report is not None and not report.done():
+            parts = self._report_parts.setdefault(request_id, [])
+            parts.extend(entries)
+            if not kwargs.get("tbc", False):
+                report.set_result(list({e["key"]: e for e in parts}.values()))
+        return call_result.NotifyReport()
 
     @on(Action.reservation_status_update)
     async def on_reservation_status_update(

@@ -36,7 +36,7 @@ from typing import Any
 
 from ocpp.v201 import datatypes
 
-from api.charging.dto import Authorization, AuthorizationStatus
+from api.charging.dto import Authorization, AuthorizationStatus, Refusal
 from api.core.vehicle_ids import is_vin
 from api.metering.dto import MeterReading
 from api.models.enums import ChargingPhase, ConnectorStatus, RegistrationStatus
@@ -87,6 +87,8 @@ AUTHORIZATION = {
     AuthorizationStatus.INVALID: "Invalid",
     AuthorizationStatus.CONCURRENT_TX: "ConcurrentTx",
 }
+
+REFUSAL = {Refusal.LOCATION: "NotAtThisLocation", Refusal.TIME: "NotAtThisTime"}
 
 NO_AUTHORIZATION = "NoAuthorization"
 VIN_INFO = "VIN"
@@ -164,8 +166,10 @@ def vin_beside(id_token: dict[str, Any] | None) -> str | None:
 
 
 def id_token_info(authorization: Authorization) -> datatypes.IdTokenInfoType:
+    """2.0.1 says why a station refused a valid card (the station's access policy): not here, or not now."""
+    status = REFUSAL[authorization.refusal] if authorization.refusal else AUTHORIZATION[authorization.status]
     return datatypes.IdTokenInfoType(
-        status=AUTHORIZATION[authorization.status],  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]
         cache_expiry_date_time=utc(authorization.expires_at) if authorization.expires_at else None,
         group_id_token=(
             datatypes.IdTokenType(id_token=authorization.parent_tag, type="Central")  # type: ignore[arg-type]
