@@ -45,6 +45,14 @@ def revenue(owner: int | str = PLATFORM) -> AccountRef:
     return AccountRef(LedgerAccountKind.REVENUE, str(owner))
 
 
+def uncollected(owner: int | str = PLATFORM) -> AccountRef:
+    """What ``owner`` earned but could not collect (a contra-revenue account, written off): a late correction
+    raised an order's amount due after its refund had gone back to the driver, and a provider neither undoes a
+    refund nor takes more than was paid. Its balance is minus the total written off; operators read it like any
+    account (``LedgerService.statement``)."""
+    return AccountRef(LedgerAccountKind.REVENUE, f"{owner}-uncollected")
+
+
 def partner(partner_id: int | str) -> AccountRef:
     return AccountRef(LedgerAccountKind.PARTNER, str(partner_id))
 

@@ -18,6 +18,8 @@ class OrderChanged(Event):
     refund_fen: int
     session_id: int | None
     failure: str = ""
+    failure_code: str = ""
+    """An ``api.orders.rules.FailureCode`` value, or empty while nothing failed."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,15 @@ async def open_on_connector(charge_point_id: str, connector_no: int, statuses: S
     ).first()
 
 
+async def billed_sessions_since(since: datetime, statuses: Sequence[str]) -> list[tuple[int, str]]:
+    """(session id, stop reason billed) of the orders finished since ``since`` in ``statuses``: the worker's
+    start-up look for late stops whose event it missed. Reads two columns, not whole orders."""
+    rows = await ChargingOrder.filter(
+        finished_at__gte=since, status__in=list(statuses), session_id__isnull=False
+    ).values_list("session_id", "cost_detail")
+    return [(int(session_id), str((detail or {}).get("stop_reason", ""))) for session_id, detail in rows]
+
+
 async def orders_in(statuses: Sequence[str], limit: int = 200) -> list[ChargingOrder]:
     return await ChargingOrder.filter(status__in=list(statuses)).order_by("id").limit(limit)
 
@@ -74,13 +83,17 @@ async def history(
 # -- settlement steps ------------------------------------------------------------------------------------------
 
 
-async def add_steps(steps: Sequence[dict[str, Any]]) -> None:
-    """Plan steps; a step whose key exists already is left as it is (planning is idempotent)."""
+async def add_steps(steps: Sequence[dict[str, Any]]) -> int:
+    """Plan steps; a step whose key exists already is left as it is (planning is idempotent). Returns how many
+    were new."""
+    created = 0
     for values in steps:
         try:
             await SettlementStep.create(**values)
+            created += 1
         except IntegrityError:
             pass
+    return created
 
 
 async def steps_of(order_id: int) -> list[SettlementStep]:

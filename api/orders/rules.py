@@ -40,6 +40,54 @@ class OrderStatus(StrEnum):
     """A provider refused a settlement step for good; an operator must look."""
 
 
+class FailureCode(StrEnum):
+    """Why an order was cancelled, did not charge, or did not settle: stable words the apps branch on (the
+    order's ``failure`` text is the detail, in English, for operators and logs)."""
+
+    NOT_PAID_IN_TIME = "not_paid_in_time"
+    """The driver did not pay within the payment window; the order was closed."""
+    PAYMENT_NOT_CREATED = "payment_not_created"
+    """The provider would not create the payment."""
+    WALLET_BALANCE_LOW = "wallet_balance_low"
+    """The wallet could not hold the cap (a concurrent payment took the balance)."""
+    WALLET_HOLD_MISSING = "wallet_hold_missing"
+    """The wallet hold was never taken (the request died between creating the order and holding the cap)."""
+    PAID_TOO_LATE = "paid_too_late"
+    """Paid after the order was closed: all of it goes back by the original route."""
+    NOT_ADMITTED = "not_admitted"
+    """The driver may no longer charge here (a policy changed between ordering and starting)."""
+    PILE_REFUSED = "pile_refused"
+    """The pile refused the remote start (or answered with an error)."""
+    PILE_OFFLINE = "pile_offline"
+    """The pile was not connected when the order was to start it."""
+    PILE_NO_ANSWER = "pile_no_answer"
+    """The pile did not answer the remote start in time."""
+    NO_SESSION_IN_TIME = "no_session_in_time"
+    """The pile accepted but no charging began in time (the vehicle not plugged in?)."""
+    REFUND_FAILED = "refund_failed"
+    """The provider refused a refund for good: an operator must look."""
+    SHARING_FAILED = "sharing_failed"
+    """The provider refused the profit sharing (or the release of the frozen rest) for good."""
+    SETTLEMENT_FAILED = "settlement_failed"
+    """Another settlement step failed for good."""
+
+
+START_FAILURES = {
+    "rejected": FailureCode.PILE_REFUSED, "error": FailureCode.PILE_REFUSED, "offline": FailureCode.PILE_OFFLINE,
+    "timed_out": FailureCode.PILE_NO_ANSWER,
+}
+"""The failure code of a remote start by the command's outcome (``api.commands.dto.Outcome`` values)."""
+
+
+def step_failure(kind: str) -> FailureCode:
+    """The failure code of a settlement step refused for good."""
+    if kind in ("refund", "wallet_refund"):
+        return FailureCode.REFUND_FAILED
+    if kind in ("share", "finish"):
+        return FailureCode.SHARING_FAILED
+    return FailureCode.SETTLEMENT_FAILED
+
+
 class PayMethod(StrEnum):
     WECHATPAY = "wechatpay"
     ALIPAY = "alipay"

@@ -15,6 +15,13 @@ parts; wallet orders capture the amount due from the hold (crediting partners' s
 rest to the wallet. Money moves in the ledger only when the provider has confirmed the step.
 
 Provider notifications are verified, stored in the inbox once, acknowledged, and applied by the worker.
+
+A session the sweep closed by a rule (StaleClosed, PileRebooted) is billed on what was known then; when the
+pile's own late stop corrects it, the worker sees the session end again and re-settles the order by one more
+step (``correct``, keyed ``<out_trade_no>C1``): the corrected cost priced by the same tariff, only the difference
+moved (``_resettle``). A failed or operator-reviewed order is left to a person.
+
+Why an order failed is kept as a ``rules.FailureCode`` next to the English ``failure`` detail.
 """
 
 from __future__ import annotations
@@ -33,13 +40,16 @@ from api.audit.dto import PLATFORM, Actor, AuditRecord
 from api.audit.service import AuditService
 from api.charge_point.service import ChargePointService
 from api.charging.dto import AuthorizationStatus
+from api.charging.events import SessionEnded
+from api.charging.rules import CLOSED_BY_RULE
 from api.charging.service import ChargingService
 from api.commands.dto import Outcome
 from api.commands.operations import OperationsService
 from api.core.bus import EventBus, SubscriberDropped, channels
 from api.core.clock import Clock, as_utc
 from api.core.errors import InvalidInput, NotFound
-from api.ledger.dto import Line, revenue, wallet
+from api.core.money import split_by_bp
+from api.ledger.dto import AccountRef, Line, revenue, uncollected, wallet
 from api.ledger.errors import InsufficientFunds
 from api.ledger.service import LedgerService
 from api.metering.service import MeteringService
@@ -48,7 +58,7 @@ from api.models.enums import ConnectorStatus, JournalEntryKind, LedgerAccountKin
 from api.orders import repository, rules
 from api.orders.errors import ConnectorBusy, OrderStateError, PaymentNotPossible
 from api.orders.events import OrderChanged, SessionCostChanged
-from api.orders.rules import OrderStatus, PayMethod
+from api.orders.rules import FailureCode, OrderStatus, PayMethod
 from api.payments.provider import (
     NotificationKind,
     NotifyAnswer,
@@ -67,6 +77,7 @@ from api.tariff.service import TariffService
 log = logging.getLogger(__name__)
 
 S = OrderStatus
+F = FailureCode
 STARTABLE = (ConnectorStatus.AVAILABLE, ConnectorStatus.PREPARING)
 
 
@@ -113,6 +124,9 @@ class OrderService:
         self.timing = timing
         self.wake = asyncio.Event()
         """Set when something happened that the worker should look at now (a notification, a session)."""
+        self.ended: set[int] = set()
+        """Sessions reported ended since the worker last looked: a late stop may have corrected one whose order
+        was settled already (``_follow_corrections``)."""
 
     # -- a driver starts charging ---------------------------------------------------------------------------
 
@@ -159,7 +173,8 @@ class OrderService:
                 await self.ledger.reserve(driver.user_id, cap_fen, key=f"{order.out_trade_no}-hold",
                                           reference=_ref(order))
             except InsufficientFunds:  # a concurrent payment got there first
-                await repository.move(order.id, [S.CREATED], S.CANCELLED, failure="wallet balance too low")
+                await repository.move(order.id, [S.CREATED], S.CANCELLED, failure="wallet balance too low",
+                                      failure_code=F.WALLET_BALANCE_LOW)
                 raise PaymentNotPossible("the wallet balance is below the cap") from None
             await repository.move(order.id, [S.CREATED], S.PAID, paid_fen=cap_fen, paid_at=self.clock.now())
             await self._changed(order.id)
@@ -173,7 +188,8 @@ class OrderService:
                 expires_at=self.clock.now() + timedelta(seconds=self.timing.payment_window_s),
             ))
         except ProviderError as e:
-            await repository.move(order.id, [S.CREATED], S.CANCELLED, failure=f"payment not created: {e.message}"[:255])
+            await repository.move(order.id, [S.CREATED], S.CANCELLED, failure=f"payment not created: {e.message}"[:255],
+                                  failure_code=F.PAYMENT_NOT_CREATED)
             raise PaymentNotPossible(f"the payment could not be created: {e.message}") from e
         await self._changed(order.id)
         return Started(order, prepared.client_params)
@@ -287,7 +303,7 @@ class OrderService:
         if fresh.status == S.CANCELLED:  # paid after we gave up on it: give it all back
             await repository.update_order(order.id, paid_fen=amount_fen, transaction_id=transaction_id, paid_at=at)
             await repository.move(order.id, [S.CANCELLED], S.FINISHED, due_fen=0, finished_at=self.clock.now(),
-                                  failure="paid after the payment window closed")
+                                  failure="paid after the payment window closed", failure_code=F.PAID_TOO_LATE)
             await self._changed(order.id)
             return "paid late: refunding"
         return f"already {fresh.status}"
@@ -304,14 +320,15 @@ class OrderService:
                 actor, order.charge_point_id, order.connector_no, order.id_tag, _ref(order)
             )
         except NotAdmitted as e:
-            await self._start_failed(order, e.message)
+            await self._start_failed(order, e.message, F.NOT_ADMITTED)
             return
         if result.outcome != Outcome.ACCEPTED:
-            await self._start_failed(order, f"the pile did not start: {result.outcome.value} {result.status or ''}")
+            await self._start_failed(order, f"the pile did not start: {result.outcome.value} {result.status or ''}",
+                                     rules.START_FAILURES.get(result.outcome.value, F.PILE_REFUSED))
 
-    async def _start_failed(self, order: ChargingOrder, why: str) -> None:
+    async def _start_failed(self, order: ChargingOrder, why: str, code: rules.FailureCode) -> None:
         if await repository.move(order.id, [S.STARTING, S.PAID], S.FINISHED, due_fen=0, cost_fen=0,
-                                 finished_at=self.clock.now(), failure=why[:255]):
+                                 finished_at=self.clock.now(), failure=why[:255], failure_code=code):
             log.info("order %s did not start: %s", order.id, why)
             await self._changed(order.id)
             self.wake.set()
@@ -329,7 +346,8 @@ class OrderService:
                 await self._changed(order.id)
             return
         if (self.clock.now() - (order.start_requested_at or order.created_at)).total_seconds() > self.timing.start_timeout_s:
-            await self._start_failed(order, "no charging began in time (is the vehicle plugged in?)")
+            await self._start_failed(order, "no charging began in time (is the vehicle plugged in?)",
+                                     F.NO_SESSION_IN_TIME)
 
     async def _follow_charging(self, order: ChargingOrder) -> None:
         assert order.session_id is not None
@@ -376,7 +394,8 @@ class OrderService:
             energy_wh=session.energy_wh,
             seconds=seconds, max_power_w=connector.max_power_w, meter_start_wh=session.meter_start_wh,
         )
-        detail = {**(order.cost_detail or {}), "cost": cost_json(cost)}
+        # the stop reason billed: a late stop of the pile replacing a rule's close is seen by it changing
+        detail = {**(order.cost_detail or {}), "cost": cost_json(cost), "stop_reason": session.stop_reason or ""}
         if reasons:
             moved = await repository.move(order.id, [S.CHARGING], S.QUARANTINED, cost_fen=cost.total_fen,
                                           cost_detail=detail, finished_at=self.clock.now(),
@@ -434,7 +453,8 @@ class OrderService:
                 continue
             if step.status == "failed":
                 if await repository.move(order.id, [S.SETTLING], S.SETTLEMENT_FAILED,
-                                         failure=f"{step.kind}: {step.last_error}"[:255]):
+                                         failure=f"{step.kind}: {step.last_error}"[:255],
+                                         failure_code=rules.step_failure(step.kind)):
                     await self._changed(order.id)
                 return
             if step.not_before is not None and now < step.not_before:
@@ -475,6 +495,8 @@ class OrderService:
             allocated = sum(_allocations(step).values())
             await repository.update_order(order.id, allocated_fen=allocated)
             return await self._step_done(step)
+        if step.kind == "correct":
+            return await self._resettle(await self.get(order.id), step)
         if step.kind == "wallet_refund":  # an operator's refund of a wallet order: back to the wallet
             await self.ledger.post(step.key, JournalEntryKind.REFUND, [
                 Line(revenue(order.operator_id), -step.amount_fen), Line(wallet(order.user_id), step.amount_fen)
@@ -538,6 +560,174 @@ class OrderService:
                                          not_before=self.clock.now() + timedelta(seconds=wait))
         return False
 
+    # -- a late stop corrects a session closed by a rule -------------------------------------------------------
+
+    async def _follow_corrections(self) -> None:
+        """Orders whose session ended again: the pile's own late stop replaced the figures of a session we had
+        closed by a rule (``api.charging.rules.CLOSED_BY_RULE``) and billed. A session is kept for the next
+        round while its order is still finishing."""
+        for session_id in sorted(self.ended):
+            self.ended.discard(session_id)
+            order = await repository.order_for_session(session_id)
+            if order is None:
+                continue
+            try:
+                if not await self._note_correction(order):
+                    self.ended.add(session_id)
+            except Exception:  # one order's failure must not hold up the others
+                log.exception("order %s: could not follow the correction of session %s", order.id, session_id)
+                self.ended.add(session_id)
+
+    async def _look_for_missed_corrections(self, days: int = 30) -> None:
+        """A late stop's event is published after its commit; one published while no worker listened (a node
+        stopped, the worker moved to another node) is found here, when the worker starts: the orders billed in
+        the last ``days`` (the providers' sharing window) on a session closed by a rule are looked at again."""
+        since = self.clock.now() - timedelta(days=days)
+        for session_id, billed in await repository.billed_sessions_since(since, (S.SETTLING, S.SETTLED)):
+            if billed in CLOSED_BY_RULE:
+                self.ended.add(session_id)
+
+    def note_correction(self, session_id: int) -> None:
+        """Look at an order whose session was (maybe) corrected on the next round (tests, and operators'
+        tools that know of a late stop whose event was lost)."""
+        self.ended.add(session_id)
+        self.wake.set()
+
+    async def _note_correction(self, order: ChargingOrder) -> bool:
+        """Plan the re-settlement of an order whose billed session a late stop corrected (once: the step's key
+        is the correction's idempotency key). False: look again later (the order is still finishing)."""
+        if order.status in (S.CREATED, S.PAID, S.STARTING, S.CHARGING, S.CANCELLED):
+            return True  # not billed yet: the order follows the session as it is now
+        if order.status == S.FINISHED:
+            return False  # planned on this round: correct it after
+        billed = (order.cost_detail or {}).get("stop_reason")
+        if billed not in CLOSED_BY_RULE or order.session_id is None:
+            return True  # billed from the pile's own stop (or before stop reasons were kept): nothing to correct
+        session = await self.charging.get(order.session_id)
+        if session.stop_reason in CLOSED_BY_RULE or session.stop_reason == billed:
+            return True
+        if order.status == S.QUARANTINED:  # not settled yet: the operator reviews the corrected figures
+            cost = await self._cost(order, session)
+            detail = {**(order.cost_detail or {}), "cost": cost_json(cost), "stop_reason": session.stop_reason}
+            if await repository.move(order.id, [S.QUARANTINED], S.QUARANTINED, cost_fen=cost.total_fen,
+                                     cost_detail=detail):
+                await self._changed(order.id)
+            return True
+        if order.status not in (S.SETTLING, S.SETTLED) or order.quarantine_reason:
+            # a failed settlement, or an amount an operator decided on review: a person decides again
+            log.warning("order %s (%s) was billed before its session %s was corrected by a late stop: an operator "
+                        "must look", order.id, order.status, session.id)
+            return True
+        created = await repository.add_steps([_step(order, "correct", f"{order.out_trade_no}C1", 0, {
+            "stop_reason": session.stop_reason, "energy_wh": session.energy_wh,
+        })])
+        if created and await repository.move(order.id, [S.SETTLED], S.SETTLING):
+            await self._changed(order.id)
+        self.wake.set()
+        return True
+
+    async def _resettle(self, order: ChargingOrder, step: SettlementStep) -> bool:
+        """Re-settle an order after its session's correction: price the corrected session by the same tariff
+        rules, then move only the difference. The plan is worked out once and kept with the step, so a retry
+        posts the same entry (its key is the step's): what the driver owes less goes back by the original route
+        (a refund step of its own) or to the wallet; what the driver owes more is taken from the wallet where it
+        is a wallet order and the balance allows, never above the cap, and the rest is written off as
+        uncollected (a provider takes no more than was paid and undoes no refund). Partners' parts follow the
+        amount collected (``_correction_figures``)."""
+        detail = dict(step.detail or {})
+        figures = detail.get("figures")
+        if figures is None:
+            assert order.session_id is not None
+            session = await self.charging.get(order.session_id)
+            cost = await self._cost(order, session)
+            figures = await self._correction_figures(order, cost)
+            detail["figures"] = figures
+            detail["cost"] = cost_json(cost)
+            await repository.update_step(step.id, detail=detail, amount_fen=cost.total_fen, status="pending")
+        lines = [Line(AccountRef(LedgerAccountKind(kind), key), amount) for kind, key, amount in figures["lines"]]
+        if lines:
+            try:
+                await self.ledger.post(step.key, JournalEntryKind.ADJUSTMENT, lines, reference=_ref(order),
+                                       memo=f"a late stop corrected the session: cost {figures['cost_fen']} fen")
+            except InsufficientFunds:  # a wallet or a partner's sub-account moved since: work it out again
+                detail.pop("figures")
+                await repository.update_step(step.id, detail=detail, status="planned")
+                return False
+        refund_fen = figures["refund_fen"]
+        if refund_fen > 0 and order.method != PayMethod.WALLET:
+            await repository.add_steps([_step(order, "refund", f"{step.key}R", refund_fen, {
+                "from": "revenue", "reason": "充电记录更正，多收部分原路退回"})])
+        updates: dict[str, Any] = {
+            "cost_fen": figures["cost_fen"], "due_fen": figures["collected_fen"],
+            "allocated_fen": figures["allocated_fen"],
+            "cost_detail": {**(order.cost_detail or {}), "cost": detail["cost"],
+                            "stop_reason": detail.get("stop_reason", ""), "correction": {
+                                k: figures[k] for k in ("previous_cost_fen", "previous_due_fen", "cost_fen",
+                                                        "owed_fen", "collected_fen", "refund_fen", "uncollected_fen")
+                            }},
+        }
+        if order.method == PayMethod.WALLET:
+            updates["refund_fen"] = order.refund_fen + refund_fen
+        await repository.update_order(order.id, **updates)
+        await repository.update_step(step.id, status="succeeded", attempts=step.attempts + 1, last_error="")
+        log.info("order %s re-settled after a late stop: %s", order.id, figures)
+        await self._changed(order.id)
+        return not (refund_fen > 0 and order.method != PayMethod.WALLET)  # a refund step to run first
+
+    async def _correction_figures(self, order: ChargingOrder, cost: Cost) -> dict[str, Any]:
+        """The money of a correction, from the order as settled and the corrected cost (module docstring of
+        ``api.ledger.service`` for the accounts). Lines are [kind, key, fen]."""
+        paid, before = order.paid_fen, order.due_fen or 0
+        owed = min(cost.total_fen, paid)  # never above what the driver authorised
+        refundable = paid - order.refund_fen
+        is_wallet = order.method == PayMethod.WALLET
+        refund = take = 0
+        if owed < before:
+            refund = min(before - owed, refundable)
+        elif owed > before and is_wallet:
+            take = min(owed - before, await self.ledger.wallet_balance(order.user_id))
+        collected = before - refund + take
+        lost = max(0, owed - collected)
+        # partners' parts follow what was collected: a partner's allocation transfers (划拨) are adjusted, and a
+        # share paid through a provider beyond the new part is taken back from the partner's sub-account as far
+        # as it holds money (the provider's own split is not reversed); what cannot be taken back stays paid
+        steps = await repository.steps_of(order.id)
+        via: dict[int, int] = {}
+        allocated: dict[int, int] = {}
+        for s in steps:
+            if s.status != "succeeded":
+                continue
+            if s.kind == "share":
+                for p in (s.detail or {}).get("parts", []):
+                    via[int(p["partner_id"])] = via.get(int(p["partner_id"]), 0) + int(p["amount_fen"])
+            elif s.kind in ("book", "capture"):
+                for pid, fen in _allocations(s).items():
+                    allocated[int(pid)] = allocated.get(int(pid), 0) + fen
+        shares = await self._shares(order.station_id, order.created_at)
+        parts = split_by_bp(collected, shares) if collected > 0 and shares else {}
+        moves: dict[int, int] = {}
+        for pid in sorted(set(parts) | set(allocated) | set(via)):
+            change = parts.get(pid, 0) - via.get(pid, 0) - allocated.get(pid, 0)
+            if change < 0:  # take back no more than the sub-account holds (a payout may have emptied it)
+                change = -min(-change, await self.ledger.balance(LedgerAccountKind.PARTNER, pid))
+            if change:
+                moves[pid] = change
+        lines: list[list[Any]] = []
+        if is_wallet and refund - take:
+            lines.append([LedgerAccountKind.WALLET.value, str(order.user_id), refund - take])
+        lines += [[LedgerAccountKind.PARTNER.value, str(pid), fen] for pid, fen in moves.items()]
+        if lost:
+            written_off = uncollected(order.operator_id)
+            lines.append([written_off.kind.value, written_off.key, -lost])
+        rest = -sum(line[2] for line in lines)
+        if rest:
+            lines.append([LedgerAccountKind.REVENUE.value, str(order.operator_id), rest])
+        return {
+            "previous_cost_fen": order.cost_fen, "previous_due_fen": before, "cost_fen": cost.total_fen,
+            "owed_fen": owed, "collected_fen": collected, "refund_fen": refund, "uncollected_fen": lost,
+            "allocated_fen": sum(allocated.values()) + sum(moves.values()), "lines": lines,
+        }
+
     # -- the worker -------------------------------------------------------------------------------------------
 
     async def run_once(self) -> None:
@@ -554,6 +744,8 @@ class OrderService:
             ((S.SETTLING,), self._advance),
         ]
         for statuses, handle in rounds:
+            if statuses == (S.SETTLING,):  # after planning: a corrected order's steps come after its plan's
+                await self._follow_corrections()
             orders = await repository.orders_in(statuses)
             if statuses == (S.PAID,):  # starting waits for piles: all at once, so one slow pile holds up none
                 await asyncio.gather(*(self._isolated(handle, order) for order in orders))
@@ -581,7 +773,8 @@ class OrderService:
                                          paid_at=self.clock.now()):
                     await self._changed(order.id)
             elif age > self.timing.query_after_s and await repository.move(
-                order.id, [S.CREATED], S.CANCELLED, failure="the wallet hold was never taken"
+                order.id, [S.CREATED], S.CANCELLED, failure="the wallet hold was never taken",
+                failure_code=F.WALLET_HOLD_MISSING,
             ):
                 await self._changed(order.id)
             return
@@ -592,6 +785,10 @@ class OrderService:
         """The worker: a round every ``interval_s``, or at once when a session starts or ends."""
         watcher = asyncio.create_task(self._watch_sessions())
         try:
+            await self._look_for_missed_corrections()
+        except Exception:  # the events still come; a failed look must not stop the worker
+            log.exception("the look for missed session corrections failed")
+        try:
             await self._rounds(interval_s)
         finally:
             watcher.cancel()
@@ -600,7 +797,9 @@ class OrderService:
         while True:
             try:
                 async with self.bus.subscribe(channels.sessions()) as events:
-                    async for _ in events:
+                    async for event in events:
+                        if isinstance(event, SessionEnded):
+                            self.ended.add(event.session_id)
                         self.wake.set()
             except SubscriberDropped:
                 self.wake.set()
@@ -633,7 +832,8 @@ class OrderService:
             if e.provider_code not in ("ORDER_NOT_EXIST", "ACQ.TRADE_NOT_EXIST") or not expired:
                 log.warning("order %s: could not ask %s: %s", order.id, provider.name, e.message)
                 return
-        if await repository.move(order.id, [S.CREATED], S.CANCELLED, failure="not paid in time"):
+        if await repository.move(order.id, [S.CREATED], S.CANCELLED, failure="not paid in time",
+                                 failure_code=F.NOT_PAID_IN_TIME):
             await self._changed(order.id)
 
     # -- wallet top-ups ----------------------------------------------------------------------------------------
@@ -873,7 +1073,7 @@ class OrderService:
         order = await self.get(order_id)
         await self.bus.publish(channels.order(order.id), OrderChanged(
             order.id, order.status, order.cap_fen, order.paid_fen, order.cost_fen, order.due_fen,
-            order.refund_fen, order.session_id, order.failure,
+            order.refund_fen, order.session_id, order.failure, order.failure_code,
         ))
 
 

@@ -18,7 +18,6 @@
  *   stopCharging(orderId)                → ChargingOrder
  *   order(id)                            → ChargingOrder (with costDetail)
  *   orders({ first = 20, before })       → { orders: [ChargingOrder], hasMore }
- *   stationName(id)                      → { id, name, address } or null (orders show station names)
  *   sessionTrend(sessionId, { measurands, maxPoints = 300 }) → ChargingSession with latestSample and trend
  *   compare(ids, measurand = 'POWER_W', maxPoints = 300)     → SessionComparison
  *   wallet(first = 20)                   → Wallet { balanceFen heldFen statement }
@@ -125,10 +124,6 @@ function createApi(options) {
 
   function station(id) {
     return request(Q.STATION, { id: String(id) }).then(field('station'));
-  }
-
-  function stationName(id) {
-    return request(Q.STATION_NAME, { id: String(id) }).then(field('station'));
   }
 
   function stationTariff(stationId) {
@@ -323,7 +318,6 @@ function createApi(options) {
     stationsNear: stationsNear,
     stationsInBox: stationsInBox,
     station: station,
-    stationName: stationName,
     stationTariff: stationTariff,
     scannedConnector: scannedConnector,
     payMethods: payMethods,

@@ -192,14 +192,14 @@ function fen(value) {
   return typeof value === 'number' ? money.yuanLabel(value) : '--';
 }
 
-function orderRow(order, stationName) {
+function orderRow(order) {
   return {
     id: String(order.id),
     status: order.status,
     statusLabel: format.orderStatus(order.status),
     tone: ORDER_TONE[order.status] || 'off',
     final: format.isFinalOrder(order.status),
-    station: stationName || '充电站 ' + order.stationId,
+    station: order.stationName || '充电站 ' + order.stationId,
     stationId: String(order.stationId),
     connector: order.chargePointId + ' · ' + order.connectorNo + ' 号枪',
     time: format.dateTime(order.createdAt),
@@ -231,10 +231,10 @@ function costLines(detail) {
   };
 }
 
-/** Why an order did not charge or settle, for the driver (core's zh-CN texts). */
+/** Why an order did not charge or settle, for the driver (core's zh-CN texts, by the server's failureCode). */
 function orderNote(order) {
-  if (order.failure) {
-    return format.failureText(order.failure);
+  if (order.failureCode) {
+    return format.failureText(order.failureCode);
   }
   return order.status === 'QUARANTINED' ? '订单待人工审核，审核后结算' : '';
 }

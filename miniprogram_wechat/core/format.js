@@ -22,7 +22,8 @@
  *   isDcConnector(type)   GBT_DC, CCS2, CHADEMO
  *   costBreakdown(costDetail) → [{ key, label, detail, amount }] from an order's costDetail (energy lines by tariff
  *                         period: 电费 and 服务费; hourly lines; the idle fee), amounts as '¥1.23'; [] when none
- *   failureText(order.failure) → zh-CN for why an order did not charge or settle ('' when none)
+ *   failureText(order.failureCode) → zh-CN for why an order did not charge or settle, by the server's
+ *                         OrderFailureCode ('' when null; a code this app does not know gets a general sentence)
  *   stopReason(reason)    OCPP stop reasons in zh-CN (Remote → 远程停止, EVDisconnected → 车辆断开 …)
  *   errorText(error)      a zh-CN sentence for a GraphQLError (by err.code), NetworkError or other error
  */
@@ -242,25 +243,28 @@ function costBreakdown(costDetail) {
   return lines;
 }
 
-var FAILURES = [
-  ['not paid in time', '超时未支付，订单已取消'],
-  ['wallet balance too low', '钱包余额不足，订单已取消'],
-  ['the wallet hold was never taken', '钱包预扣未成功，订单已取消'],
-  ['paid after the payment window closed', '支付已超时，款项将原路退回'],
-  ['payment not created', '支付创建失败，订单已取消'],
-  ['the pile did not start', '充电桩未能启动，预付款将原路退回'],
-  ['refund:', '退款处理遇到问题，我们会尽快处理'],
-  ['share:', '结算处理遇到问题，我们会尽快处理'],
-  ['finish:', '结算处理遇到问题，我们会尽快处理']
-];
+// by the server's OrderFailureCode (schema/schema.graphql); the English `failure` text is for operators only
+var FAILURE_TEXT = {
+  NOT_PAID_IN_TIME: '超时未支付，订单已取消',
+  PAYMENT_NOT_CREATED: '支付创建失败，订单已取消',
+  WALLET_BALANCE_LOW: '钱包余额不足，订单已取消',
+  WALLET_HOLD_MISSING: '钱包预扣未成功，订单已取消',
+  PAID_TOO_LATE: '支付已超时，款项将原路退回',
+  NOT_ADMITTED: '您暂不能在此充电，预付款将原路退回',
+  PILE_REFUSED: '充电桩未能启动，预付款将原路退回',
+  PILE_OFFLINE: '充电桩已离线，预付款将原路退回',
+  PILE_NO_ANSWER: '充电桩无响应，预付款将原路退回',
+  NO_SESSION_IN_TIME: '未能开始充电（请检查充电枪是否插好），预付款将原路退回',
+  REFUND_FAILED: '退款处理遇到问题，我们会尽快处理',
+  SHARING_FAILED: '结算处理遇到问题，我们会尽快处理',
+  SETTLEMENT_FAILED: '结算处理遇到问题，我们会尽快处理'
+};
 
-function failureText(failure) {
-  if (!failure) return '';
-  var text = String(failure);
-  for (var i = 0; i < FAILURES.length; i++) {
-    if (text.indexOf(FAILURES[i][0]) === 0) return FAILURES[i][1];
-  }
-  return '订单未完成（' + text + '）';
+function failureText(failureCode) {
+  if (!failureCode) return '';
+  var code = String(failureCode);
+  // a code newer than this app: still say that something went wrong, never the server's English
+  return Object.prototype.hasOwnProperty.call(FAILURE_TEXT, code) ? FAILURE_TEXT[code] : '订单未完成，我们会尽快处理';
 }
 
 var STOP_REASON = {

@@ -10,8 +10,8 @@ var COUNTS = 'connectorCounts { total available charging faulted unavailable }';
 var STATION_CARD = 'id name kind latitude longitude address city openingHours distanceM ' + COUNTS;
 var PRICE = 'version kind tier electricityPriceE4 servicePriceE4 totalPriceE4 hourlyPriceE4 display';
 var ORDER =
-  'id outTradeNo status method chargePointId connectorNo stationId capFen paidFen costFen dueFen refundFen ' +
-  'sessionId failure quarantineReason createdAt paidAt finishedAt settledAt';
+  'id outTradeNo status method chargePointId connectorNo stationId stationName capFen paidFen costFen dueFen ' +
+  'refundFen sessionId failure failureCode quarantineReason createdAt paidAt finishedAt settledAt';
 var SAMPLE = 'at energyWh powerW currentMa voltageMv socPct';
 var TREND = 'bucketSeconds sampleCount origin series { measurand points { offsetS avg last } }';
 
@@ -62,8 +62,6 @@ var ORDER_QUERY = 'query Order($id: ID!) { order(id: $id) { ' + ORDER + ' costDe
 var ORDERS =
   'query Orders($first: Int!, $before: ID) { orders(first: $first, before: $before) { ' + ORDER + ' } }';
 
-var STATION_NAME = 'query StationName($id: ID!) { station(id: $id) { id name address } }';
-
 var SESSION_TREND =
   'query SessionTrend($id: ID!, $measurands: [Measurand!], $maxPoints: Int!) {\n' +
   '  session(id: $id) { id status phase startedAt stoppedAt durationS energyWh socStartPct socEndPct maxPowerW ' +
@@ -111,7 +109,8 @@ var CONNECTOR_STATUS =
 
 var ORDER_UPDATES =
   'subscription OrderUpdates($orderId: ID!) {\n' +
-  '  orderUpdates(orderId: $orderId) { orderId status capFen paidFen costFen dueFen refundFen sessionId failure }\n}';
+  '  orderUpdates(orderId: $orderId) { orderId status capFen paidFen costFen dueFen refundFen sessionId failure ' +
+  'failureCode }\n}';
 
 var SESSION_UPDATES =
   'subscription SessionUpdates($sessionId: ID!) {\n' +
@@ -127,7 +126,6 @@ module.exports = {
   STATIONS_NEAR: STATIONS_NEAR,
   STATIONS_IN_BOX: STATIONS_IN_BOX,
   STATION: STATION,
-  STATION_NAME: STATION_NAME,
   STATION_TARIFF: STATION_TARIFF,
   SCANNED_CONNECTOR: SCANNED_CONNECTOR,
   PAY_METHODS: PAY_METHODS,

@@ -18,6 +18,7 @@ from api.graphql.errors import maps_domain_errors, parse_int_id
 from api.models import ChargingOrder as OrderModel
 from api.models.enums import LedgerAccountKind
 from api.orders.events import OrderChanged
+from api.orders.rules import FailureCode as FailureCodeValue
 from api.orders.rules import OrderStatus as OrderStatusValue
 from api.orders.rules import PayMethod as PayMethodValue
 
@@ -26,6 +27,11 @@ FINAL = (OrderStatusValue.SETTLED, OrderStatusValue.CANCELLED, OrderStatusValue.
 
 OrderStatus = strawberry.enum(
     OrderStatusValue, name="OrderStatus", description="Where an order is: paid, charging, settled..."
+)
+OrderFailureCode = strawberry.enum(
+    FailureCodeValue, name="OrderFailureCode",
+    description="Why an order was cancelled, did not charge or did not settle: what apps branch on (the "
+    "order's failure text is the English detail).",
 )
 PayMethod = strawberry.enum(
     PayMethodValue, name="PayMethod",
@@ -42,7 +48,8 @@ class ReviewDecision(Enum):
 
 @strawberry.type(description="One step of settling an order, done once by its idempotency key.")
 class SettlementStep:
-    kind: str = strawberry.field(description="refund, share, finish, book (provider orders); capture, release (wallet).")
+    kind: str = strawberry.field(description="refund, share, finish, book (provider orders); capture, release (wallet); "
+                                 "correct (re-settling after a late stop corrected the session).")
     key: str
     amount_fen: int
     status: str = strawberry.field(description="planned, pending, succeeded or failed.")
@@ -115,6 +122,11 @@ class ChargingOrder:
     def allocated_fen(self) -> int:
         return self.model.allocated_fen
 
+    @strawberry.field(description="What a late correction of the session added to the amount owed and the platform "
+                      "could not collect (a refund cannot be undone, a payment not raised): written off in the ledger.")
+    def uncollected_fen(self) -> int:
+        return int(((self.model.cost_detail or {}).get("correction") or {}).get("uncollected_fen", 0))
+
     @strawberry.field(description="The cost's breakdown by tariff period (fen parts sum to the total).")
     def cost_detail(self) -> JSON | None:
         return (self.model.cost_detail or {}).get("cost")
@@ -134,6 +146,11 @@ class ChargingOrder:
     @strawberry.field(description="Why the order did not charge or did not settle.")
     def failure(self) -> str:
         return self.model.failure
+
+    @strawberry.field(description="Why the order did not charge or did not settle, as a code; null while nothing "
+                      "failed.")
+    def failure_code(self) -> OrderFailureCode | None:
+        return _failure_code(self.model.failure_code)
 
     @strawberry.field
     def created_at(self) -> datetime:
@@ -212,6 +229,7 @@ class OrderUpdate:
     refund_fen: int
     session_id: strawberry.ID | None
     failure: str
+    failure_code: OrderFailureCode | None
 
 
 def _order(model: OrderModel) -> ChargingOrder:
@@ -394,7 +412,7 @@ class OrderSubscriptions:
             current = await services.orders.get(number)
             yield _update(OrderChanged(current.id, current.status, current.cap_fen, current.paid_fen,
                                        current.cost_fen, current.due_fen, current.refund_fen, current.session_id,
-                                       current.failure))
+                                       current.failure, current.failure_code))
             if current.status in FINAL:
                 return
             async for event in events:
@@ -409,5 +427,14 @@ def _update(e: OrderChanged) -> OrderUpdate:
         order_id=strawberry.ID(str(e.order_id)), status=OrderStatusValue(e.status), cap_fen=e.cap_fen, paid_fen=e.paid_fen,
         cost_fen=e.cost_fen, due_fen=e.due_fen, refund_fen=e.refund_fen,
         session_id=strawberry.ID(str(e.session_id)) if e.session_id else None, failure=e.failure,
+        failure_code=_failure_code(e.failure_code),
     )
+
+
+def _failure_code(value: str) -> FailureCodeValue | None:
+    """Empty (nothing failed) is null; a code this version does not know (written by a newer node) too."""
+    try:
+        return FailureCodeValue(value) if value else None
+    except ValueError:
+        return None
 

@@ -42,21 +42,15 @@ Page({
     var self = this;
     self.setData({ loading: true, error: '', needLogin: false });
     return api().order(self.orderId).then(function (order) {
-      return api().stationName(order.stationId).then(function (s) {
-        return s ? s.name : '';
-      }, function () {
-        return '';
-      }).then(function (name) {
-        var row = view.orderRow(order, name);
-        row.live = LIVE.indexOf(order.status) >= 0;
-        self.setData({
-          loading: false,
-          order: row,
-          failure: view.orderNote(order),
-          cost: view.costLines(order.costDetail),
-        });
-        return order.sessionId ? self.loadSession(String(order.sessionId)) : null;
+      var row = view.orderRow(order);
+      row.live = LIVE.indexOf(order.status) >= 0;
+      self.setData({
+        loading: false,
+        order: row,
+        failure: view.orderNote(order),
+        cost: view.costLines(order.costDetail),
       });
+      return order.sessionId ? self.loadSession(String(order.sessionId)) : null;
     }, function (error) {
       var needLogin = api().needsLogin(error);
       self.setData({ loading: false, needLogin: needLogin, error: needLogin ? '请先登录' : format.errorText(error) });

@@ -24,7 +24,6 @@ Page({
   },
 
   onLoad: function () {
-    this.stationNames = {};
     this.raw = [];
     this.selected = [];
   },
@@ -91,33 +90,19 @@ Page({
     this.setData({ loading: false, error: format.errorText(error) });
   },
 
-  /** Rows with station names (looked up once per station). */
+  /** Rows (each order carries its station's name: one query per page). */
   render: function () {
     var self = this;
-    var missing = [];
-    self.raw.forEach(function (o) {
-      var id = String(o.stationId);
-      if (self.stationNames[id] === undefined && missing.indexOf(id) < 0) {
-        missing.push(id);
-      }
+    self.setData({
+      loading: false,
+      orders: self.raw.map(function (o) {
+        var row = view.orderRow(o);
+        row.selected = self.selected.indexOf(row.id) >= 0;
+        return row;
+      }),
+      selectedCount: self.selected.length,
     });
-    return Promise.all(missing.map(function (id) {
-      return api().stationName(id).then(function (s) {
-        self.stationNames[id] = s ? s.name : '';
-      }, function () {
-        self.stationNames[id] = '';
-      });
-    })).then(function () {
-      self.setData({
-        loading: false,
-        orders: self.raw.map(function (o) {
-          var row = view.orderRow(o, self.stationNames[String(o.stationId)]);
-          row.selected = self.selected.indexOf(row.id) >= 0;
-          return row;
-        }),
-        selectedCount: self.selected.length,
-      });
-    });
+    return Promise.resolve();
   },
 
   onOpenOrder: function (event) {

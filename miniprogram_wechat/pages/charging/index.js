@@ -139,7 +139,7 @@ Page({
       capText: money.yuanLabel(order.capFen),
       costPercent: percent(order.costFen, order.capFen),
       waitingPile: !order.sessionId && !final,
-      failure: format.failureText(order.failure)
+      failure: format.failureText(order.failureCode)
     };
     if (order.method) data.methodText = format.payMethod(order.method);
     if (final) {

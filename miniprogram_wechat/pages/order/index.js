@@ -52,7 +52,7 @@ Page({
           active: o.status === 'PAID' || o.status === 'STARTING' || o.status === 'CHARGING',
           methodText: format.payMethod(o.method),
           connector: o.chargePointId + ' · ' + o.connectorNo + ' 号枪',
-          stationName: '',
+          stationName: o.stationName || '充电站 ' + o.stationId,
           cap: money.yuanLabel(o.capFen),
           paid: money.yuanLabel(o.paidFen),
           used: money.yuanLabel(used),
@@ -60,15 +60,12 @@ Page({
           createdAt: format.dateTimeSeconds(o.createdAt),
           finishedAt: o.finishedAt ? format.dateTimeSeconds(o.finishedAt) : '',
           settledAt: o.settledAt ? format.dateTimeSeconds(o.settledAt) : '',
-          failure: o.failure ? format.failureText(o.failure) : o.quarantineReason ? '订单待人工审核：' + o.quarantineReason : ''
+          failure: o.failureCode ? format.failureText(o.failureCode) :
+            o.quarantineReason ? '订单待人工审核：' + o.quarantineReason : ''
         },
         lines: format.costBreakdown(o.costDetail)
       });
-      var work = [api.stationName(o.stationId).then(function (station) {
-        if (station) page.setData({ 'order.stationName': station.name });
-      }, function () {})];
-      if (o.sessionId) work.push(page.loadSession(String(o.sessionId)));
-      return Promise.all(work);
+      return o.sessionId ? page.loadSession(String(o.sessionId)) : null;
     }, function (error) {
       ui.showError(page, error);
     });

@@ -1,6 +1,6 @@
 /**
  * 订单 (tab): the driver's orders, newest first, ten at a time (load more at the bottom, pull down to refresh):
- * status, station, time, due / paid / refunded. Tap → order page. 对比 mode: pick two charged orders → compare.
+ * status, station (its name comes with each order: one query per page), time, due / paid / refunded. Tap → order page. 对比 mode: pick two charged orders → compare.
  */
 var format = require('../../core/format.js');
 var money = require('../../core/money.js');
@@ -29,7 +29,6 @@ Page({
   },
 
   onLoad: function () {
-    this.names = {};
     this.raw = [];
   },
 
@@ -62,7 +61,6 @@ Page({
       page.raw = result.orders;
       page.setData({ loading: false, hasMore: result.hasMore, selected: [] });
       page.render();
-      return page.loadNames();
     }, function (error) {
       ui.showError(page, error);
     });
@@ -77,34 +75,13 @@ Page({
       page.raw = page.raw.concat(result.orders);
       page.setData({ loadingMore: false, hasMore: result.hasMore });
       page.render();
-      return page.loadNames();
     }, function (error) {
       page.setData({ loadingMore: false });
       ui.actionFailed(page, error);
     });
   },
 
-  loadNames: function () {
-    var page = this;
-    var missing = [];
-    this.raw.forEach(function (o) {
-      var id = String(o.stationId);
-      if (page.names[id] === undefined && missing.indexOf(id) < 0) missing.push(id);
-    });
-    if (!missing.length) return Promise.resolve();
-    return Promise.all(missing.map(function (id) {
-      return ui.api().stationName(id).then(function (station) {
-        page.names[id] = station ? station.name : '充电站 ' + id;
-      }, function () {
-        page.names[id] = '充电站 ' + id;
-      });
-    })).then(function () {
-      page.render();
-    });
-  },
-
   render: function () {
-    var names = this.names;
     var selected = this.data.selected;
     this.setData({
       orders: this.raw.map(function (o) {
@@ -114,7 +91,7 @@ Page({
           status: o.status,
           statusText: format.orderStatus(o.status),
           tone: tone(o.status),
-          stationName: names[String(o.stationId)] || '',
+          stationName: o.stationName || '充电站 ' + o.stationId,
           connector: o.chargePointId + ' · ' + o.connectorNo + ' 号枪',
           time: format.dateTime(o.createdAt),
           paid: money.yuanLabel(o.paidFen),

@@ -58,10 +58,13 @@ const SCANNED = {
   status: 'AVAILABLE', pileOnline: true,
 }
 
+// an order as the server sends it: with its station's name (ChargingOrder.stationName) and failureCode
 function order(fields) {
+  const stationId = (fields && fields.stationId) || '1'
   return Object.assign({
     id: '41', outTradeNo: 'CO41', status: 'CHARGING', method: 'SANDBOX', chargePointId: 'DEMO-0001', connectorNo: 1,
-    stationId: '1', capFen: 5000, paidFen: 5000, costFen: 1234, dueFen: null, refundFen: 0, sessionId: '7', failure: '',
+    stationId, stationName: STATIONS.find((s) => s.id === String(stationId)).name, capFen: 5000, paidFen: 5000,
+    costFen: 1234, dueFen: null, refundFen: 0, sessionId: '7', failure: '', failureCode: null,
     quarantineReason: '', createdAt: '2024-05-01T02:00:00Z', paidAt: '2024-05-01T02:00:05Z', finishedAt: null,
     settledAt: null, costDetail: null,
   }, fields)
@@ -96,7 +99,6 @@ function fakeApi(overrides = {}) {
     stationsNear: jest.fn(async () => STATIONS),
     stationsInBox: jest.fn(async () => STATIONS),
     station: jest.fn(async () => STATION),
-    stationName: jest.fn(async (id) => ({ id, name: STATIONS.find((s) => s.id === String(id)).name, address: '' })),
     stationTariff: jest.fn(async () => TARIFF),
     scannedConnector: jest.fn(async () => SCANNED),
     payMethods: jest.fn(async () => ['SANDBOX', 'WALLET']),

@@ -173,12 +173,18 @@ test('errorText speaks Chinese for typed errors', () => {
   assert.equal(format.errorText(null), '出错了，请重试')
 })
 
-test('order failures and stop reasons in Chinese', () => {
+test('order failures (by failureCode) and stop reasons in Chinese', () => {
+  assert.equal(format.failureText(null), '')
   assert.equal(format.failureText(''), '')
-  assert.equal(format.failureText('not paid in time'), '超时未支付，订单已取消')
-  assert.equal(format.failureText('the pile did not start: OFFLINE '), '充电桩未能启动，预付款将原路退回')
-  assert.equal(format.failureText('payment not created: boom'), '支付创建失败，订单已取消')
-  assert.equal(format.failureText('something new'), '订单未完成（something new）')
+  assert.equal(format.failureText('NOT_PAID_IN_TIME'), '超时未支付，订单已取消')
+  assert.equal(format.failureText('PILE_REFUSED'), '充电桩未能启动，预付款将原路退回')
+  assert.equal(format.failureText('PILE_OFFLINE'), '充电桩已离线，预付款将原路退回')
+  assert.equal(format.failureText('PAYMENT_NOT_CREATED'), '支付创建失败，订单已取消')
+  assert.equal(format.failureText('REFUND_FAILED'), '退款处理遇到问题，我们会尽快处理')
+  // a code newer than the app: a general sentence, never English
+  assert.equal(format.failureText('SOMETHING_NEW'), '订单未完成，我们会尽快处理')
+  // the English detail is not matched any more
+  assert.equal(format.failureText('not paid in time'), '订单未完成，我们会尽快处理')
   assert.equal(format.stopReason('Remote'), '远程停止')
   assert.equal(format.stopReason('EVDisconnected'), '车辆断开')
   assert.equal(format.stopReason('CapReached'), 'CapReached')

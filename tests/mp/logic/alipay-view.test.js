@@ -91,24 +91,27 @@ test('cost breakdown: core\'s lines (fee by tariff period, the idle fee) and the
 })
 
 test('order notes: the failure in zh-CN, or the review of a quarantined order', () => {
-  assert.equal(view.orderNote({ status: 'CANCELLED', failure: 'not paid in time' }), '超时未支付，订单已取消')
-  assert.equal(view.orderNote({ status: 'QUARANTINED', failure: '' }), '订单待人工审核，审核后结算')
-  assert.equal(view.orderNote({ status: 'SETTLED', failure: '' }), '')
+  assert.equal(view.orderNote({ status: 'CANCELLED', failure: 'not paid in time', failureCode: 'NOT_PAID_IN_TIME' }), '超时未支付，订单已取消')
+  assert.equal(view.orderNote({ status: 'SETTLED', failure: 'no charging began in time (is the vehicle plugged in?)', failureCode: 'NO_SESSION_IN_TIME' }),
+    '未能开始充电（请检查充电枪是否插好），预付款将原路退回')
+  assert.equal(view.orderNote({ status: 'QUARANTINED', failure: '', failureCode: null }), '订单待人工审核，审核后结算')
+  assert.equal(view.orderNote({ status: 'SETTLED', failure: '', failureCode: null }), '')
 })
 
 test('orders: yuan from fen, status label and tone', () => {
   const row = view.orderRow({
-    id: 9, status: 'SETTLED', method: 'SANDBOX', chargePointId: 'DEMO-0001', connectorNo: 1, stationId: 1,
+    id: 9, status: 'SETTLED', method: 'SANDBOX', chargePointId: 'DEMO-0001', connectorNo: 1, stationId: 1, stationName: '西湖站',
     capFen: 5000, paidFen: 5000, costFen: 1234, dueFen: 1234, refundFen: 3766, createdAt: '2024-05-01T04:05:06Z', sessionId: 3,
-  }, '西湖站')
+  })
   assert.equal(row.paid, '¥50.00')
   assert.equal(row.due, '¥12.34')
   assert.equal(row.refund, '¥37.66')
   assert.equal(row.statusLabel, '已完成')
   assert.equal(row.tone, 'free')
   assert.equal(row.time, '2024-05-01 12:05')
-  assert.equal(row.station, '西湖站')
+  assert.equal(row.station, '西湖站') // the name comes with the order (ChargingOrder.stationName)
   assert.equal(row.sessionId, '3')
+  assert.equal(view.orderRow({ id: 8, status: 'CANCELLED', stationId: 2, stationName: '' }).station, '充电站 2')
 })
 
 test('vehicles: plates and VINs checked as the server checks them, with zh-CN reasons', () => {

@@ -124,10 +124,16 @@ test('the WeChat pages load real data', { timeout: 240000 }, async (t) => {
   })
 
   await t.test('orders → order → compare', async () => {
+    const sentBefore = h.calls.request.length
     const page = await h.relaunch({ path: 'pages/orders/index' })
     await h.waitFor(() => page.data.orders.length >= 2 && page.data.orders.every((o) => o.stationName), 15000, 'the orders')
     const rows = page.data.orders.filter((o) => orders.some((x) => x.id === o.id))
     assert.equal(rows.length, 2)
+    // the station names come with the orders (ChargingOrder.stationName): one query, none per station
+    const sent = h.calls.request.slice(sentBefore).map((r) => JSON.stringify(r.data))
+    assert.equal(sent.filter((body) => body.includes('query Orders')).length, 1, sent.join('\n'))
+    assert.ok(!sent.some((body) => body.includes('station(id:')), sent.join('\n'))
+    assert.ok(rows.every((o) => !o.stationName.startsWith('充电站 ')), 'named by the server')
     for (const row of rows) {
       assert.equal(row.statusText, '已完成')
       assert.match(row.due, /^¥\d+\.\d\d$/)

@@ -166,10 +166,11 @@ test('hide and unload close subscriptions and the clock; show opens them again',
 })
 
 test('a charge that never started explains why in Chinese and shows the full refund', async () => {
-  const api = E.fakeApi({ order: jest.fn(async () => E.order({ status: 'SETTLED', sessionId: null, costFen: 0, dueFen: 0, refundFen: 5000, failure: 'the pile did not start: OFFLINE ' })) })
+  const api = E.fakeApi({ order: jest.fn(async () => E.order({ status: 'SETTLED', sessionId: null, costFen: 0, dueFen: 0, refundFen: 5000, failure: 'the pile did not start: offline ', failureCode: 'PILE_OFFLINE' })) })
   const { page } = await loaded({ api })
   await E.waitFor(() => page.querySelector('.summary'))
-  expect(E.text(page, '.summary')).toContain('充电桩未能启动，预付款将原路退回')
+  expect(E.text(page, '.summary')).toContain('充电桩已离线，预付款将原路退回')
+  expect(E.text(page)).not.toContain('offline') // the English detail is for operators
   expect(E.text(page, '.refunded')).toBe('¥50.00')
   expect(E.text(page, '.used')).toBe('¥0.00')
   expect(api.sessionTrend).not.toHaveBeenCalled()
