@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from api.charging.service import ChargingService
+from api.charging.service import ChargingService, SessionProgress
 from api.core.bus import channels
 from api.core.clock import Clock, clamp_reported
 from api.core.db import UnitOfWork
@@ -15,6 +15,7 @@ from api.core.errors import InvalidInput
 from api.metering import repository, rules
 from api.metering.dto import MEASURANDS, MeterReading
 from api.metering.events import MeterSampleRecorded
+from api.metering.writer import Batch, MeterWriter
 from api.models import ChargingSession, MeterSample
 
 MAX_TREND_POINTS = 2000
@@ -32,60 +33,87 @@ class SessionTrend:
 
 
 class MeteringService:
-    def __init__(self, uow: UnitOfWork, clock: Clock, charging: ChargingService) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, charging: ChargingService, batch_max: int = 500) -> None:
         self.uow = uow
         self.clock = clock
         self.charging = charging
+        self.writer = MeterWriter(self.store, batch_max)
 
     async def record(self, readings: Sequence[MeterReading]) -> int:
-        """Store readings and update their sessions in one transaction; returns how many were given.
+        """Store readings and update their sessions in one transaction of their own; returns how many were
+        given. For reports that must be stored before what follows them (a StopTransaction's own samples,
+        before its session closes).
 
         Raises on a storage failure, so the adapter answers the pile with an error and the pile retries.
         """
         if not readings:
             return 0
+        await self.store([(readings, self.clock.now())])
+        return len(readings)
+
+    async def submit(self, readings: Sequence[MeterReading]) -> int:
+        """``record`` through the node's meter writer (``api.metering.writer``): stored with the readings of
+        every other pile waiting at the same moment, in one transaction; returns once they are committed.
+        Raises the batch's error if they could not be stored."""
+        if not readings:
+            return 0
+        await self.writer.submit(readings, self.clock.now())
+        return len(readings)
+
+    async def drain(self) -> None:
+        """Store what waits in the writer (before shutdown)."""
+        await self.writer.drain()
+
+    async def store(self, batch: Batch) -> None:
+        """Store a batch of messages' readings in one transaction: their sessions resolved with one query, their
+        rows in one multi-row INSERT (a row already stored is skipped), each session touched updated once;
+        events go out after the commit, in the order the readings came."""
         now = self.clock.now()
         async with self.uow.begin() as outbox:
-            sessions: dict[tuple[str, int, int | None], ChargingSession | None] = {}
+            sessions = await self.charging.resolve_sessions(
+                (r.charge_point_id, r.connector_no, r.transaction_id) for readings, _ in batch for r in readings
+            )
             rows: list[MeterSample] = []
             by_session: dict[int, list[MeterSample]] = defaultdict(list)
-            for reading in readings:
-                key = (reading.charge_point_id, reading.connector_no, reading.transaction_id)
-                if key not in sessions:
-                    sessions[key] = await self.charging.resolve_session(*key)
-                session = sessions[key]
-                row = MeterSample(
-                    charge_point_id=reading.charge_point_id,
-                    connector_no=reading.connector_no,
-                    session_id=session.id if session else None,
-                    ts=clamp_reported(reading.ts, now),
-                    context=reading.context,
-                    energy_wh=reading.energy_wh,
-                    power_w=reading.power_w,
-                    current_ma=reading.current_ma,
-                    voltage_mv=reading.voltage_mv,
-                    soc_pct=reading.soc_pct,
-                    temperature_decic=reading.temperature_decic,
-                    extra=reading.extra or None,
-                )
-                rows.append(row)
-                if session is not None:
-                    by_session[session.id].append(row)
+            heard: dict[int, datetime] = {}
+            for readings, received_at in batch:
+                for reading in readings:
+                    session = sessions[(reading.charge_point_id, reading.connector_no, reading.transaction_id)]
+                    row = MeterSample(
+                        charge_point_id=reading.charge_point_id,
+                        connector_no=reading.connector_no,
+                        session_id=session.id if session else None,
+                        ts=clamp_reported(reading.ts, now),
+                        context=reading.context,
+                        energy_wh=reading.energy_wh,
+                        power_w=reading.power_w,
+                        current_ma=reading.current_ma,
+                        voltage_mv=reading.voltage_mv,
+                        soc_pct=reading.soc_pct,
+                        temperature_decic=reading.temperature_decic,
+                        extra=reading.extra or None,
+                    )
+                    rows.append(row)
+                    if session is not None:
+                        by_session[session.id].append(row)
+                        heard[session.id] = max(received_at, heard.get(session.id, received_at))
             await repository.insert(rows)
             resolved = {s.id: s for s in sessions.values() if s is not None}
+            progress: list[tuple[ChargingSession, SessionProgress]] = []
             for session_id, samples in by_session.items():
                 samples.sort(key=lambda r: r.ts)
                 socs = [r.soc_pct for r in samples if r.soc_pct is not None]
                 registers = [r.energy_wh for r in samples if r.energy_wh is not None]
                 powers = [r.power_w for r in samples if r.power_w is not None]
-                await self.charging.apply_progress(
-                    resolved[session_id],
+                progress.append((resolved[session_id], SessionProgress(
                     last_at=samples[-1].ts,
                     energy_register_wh=max(registers) if registers else None,
                     soc_first_pct=socs[0] if socs else None,
                     soc_last_pct=socs[-1] if socs else None,
                     max_power_w=max(powers) if powers else None,
-                )
+                    heard_at=heard[session_id],
+                )))
+            await self.charging.apply_progress_many(progress)
             for row in rows:
                 session = resolved.get(row.session_id) if row.session_id is not None else None
                 event = MeterSampleRecorded(
@@ -105,7 +133,6 @@ class MeteringService:
                 if row.session_id is not None:
                     outbox.publish(channels.session(row.session_id), event)
                 outbox.publish(channels.charge_point(row.charge_point_id), event)
-        return len(rows)
 
     async def trend(
         self,

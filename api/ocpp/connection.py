@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import inspect
 import json
 import logging
@@ -99,6 +100,53 @@ def refuse_oversized_integers(payload: Any, unique_id: str, path: str = "") -> N
                                  {"path": f"{path}/{index}"})
             if isinstance(value, dict | list):
                 refuse_oversized_integers(value, unique_id, f"{path}/{index}")
+
+
+KEY_CACHE_SIZE = 4096
+"""Keys whose spelling in the other case is remembered: the schemas' few hundred names, with room to spare
+(a pile's made-up keys are refused by the schemas, and those that pass only fill the cache up to this)."""
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _snake_key(key: str) -> str:
+    return next(iter(camel_to_snake_case({key: None})))
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _camel_key(key: str) -> str:
+    return next(iter(snake_to_camel_case({key: None})))
+
+
+def to_snake(data: Any) -> Any:
+    """The ``ocpp`` library's ``camel_to_snake_case``, with each key's conversion (two regular expressions)
+    remembered instead of redone for every key of every message; the result is the library's own."""
+    if isinstance(data, dict):
+        return {_snake_key(key): to_snake(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [to_snake(value) for value in data]
+    return data
+
+
+def to_camel(data: Any) -> Any:
+    """The library's ``snake_to_camel_case`` for our answers, keys remembered the same way."""
+    if isinstance(data, dict):
+        return {_camel_key(key): to_camel(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [to_camel(value) for value in data]
+    return data
+
+
+_wants_unique_id: dict[Any, bool] = {}
+
+
+def wants_unique_id(handler: Any) -> bool:
+    """Whether a handler takes ``call_unique_id`` (to name the call in the errors it raises); read from its
+    signature once per handler function, not on every call."""
+    function = getattr(handler, "__func__", handler)
+    found = _wants_unique_id.get(function)
+    if found is None:
+        found = _wants_unique_id[function] = "call_unique_id" in inspect.signature(handler).parameters
+    return found
 
 
 def _not_text(value: str) -> bool:
@@ -250,13 +298,13 @@ class OcppConnection(ChargePoint):  # type: ignore[misc]
             )
         self.schemas.check_request(call.action, call.unique_id, call.payload)
         refuse_oversized_integers(call.payload, call.unique_id)
-        kwargs = camel_to_snake_case(call.payload)
-        if "call_unique_id" in inspect.signature(handler).parameters:
+        kwargs = to_snake(call.payload)
+        if wants_unique_id(handler):
             kwargs["call_unique_id"] = call.unique_id
         result = handler(**kwargs)
         if inspect.isawaitable(result):
             result = await result
-        payload: dict[str, Any] = snake_to_camel_case(remove_nones(dataclasses.asdict(result)))
+        payload: dict[str, Any] = to_camel(remove_nones(dataclasses.asdict(result)))
         # Our own answer must satisfy the schema too: a bug here must not reach the pile as valid data.
         self.schemas.check_response(call.action, call.unique_id, payload)
         return payload
