@@ -9,8 +9,9 @@ subscribing to ``sessionUpdates`` of that session, sends MeterValues until every
 (the subscriptions are live), then sends ``--samples`` more, one every ``--interval-ms``, and measures for
 each (subscriber, sample) the time from the pile's write of the MeterValues frame to the arrival of the
 subscriber's ``SessionSampleRecorded`` (stamped when its bytes arrive; parsed between samples). Prints
-p50/p99/max, deliveries missing, the MeterValues acknowledgement latency meanwhile, and CPU of the node and
-of this client. ``--profile S`` records the node with py-spy during the largest K's samples.
+p50/p99/max, deliveries missing, the MeterValues acknowledgement latency meanwhile, the three slowest samples
+(first and last delivery: late first means held up before the fan-out, late last during it), and CPU of the
+node and of this client. ``--profile S`` records the node with py-spy during the largest K's samples.
 """
 
 from __future__ import annotations
@@ -127,12 +128,14 @@ async def run_k(
     await sampler.stop()
 
     latencies: list[float] = []
+    per_sample: dict[int, list[float]] = {energy: [] for energy in sent}
     missing = 0
     for s in subscribers:
         got = {energy_of(p): at for at, p in s.received if energy_of(p) is not None}
         for energy, sent_at in sent.items():
             if energy in got:
                 latencies.append(got[energy] - sent_at)
+                per_sample[energy].append(got[energy] - sent_at)
             else:
                 missing += 1
     errors = sum(len(s.errors) for s in subscribers)
@@ -143,6 +146,14 @@ async def run_k(
     )
     print(f"  latency    pile's send → subscriber's receipt: {latency_line(latencies)}")
     print(f"  MeterValues acknowledgement meanwhile: {latency_line(acks)}")
+    # a slow sample whose first delivery is late was held up before the fan-out (ingest, a pause of the node);
+    # one whose first is on time and last is late, during it
+    order = list(sent)
+    slowest = sorted((e for e in order if per_sample[e]), key=lambda e: max(per_sample[e]), reverse=True)[:3]
+    print("  slowest    " + "; ".join(
+        f"sample {order.index(e) + 1}: first {1000 * min(per_sample[e]):.1f} ms, "
+        f"last {1000 * max(per_sample[e]):.1f} ms, ack {1000 * acks[order.index(e)]:.1f} ms" for e in slowest
+    ))
     if args.gc_log:
         print(f"  node GC    {_server.gc_line(_server.gc_pauses(work, wall_started, time.time()))}")
     print("  CPU (one core = 100%) and memory:")

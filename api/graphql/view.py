@@ -47,6 +47,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api.graphql.fanout import SharedSubscriptions, SharingTransportWSHandler
 from api.web.graphiql import graphiql_html, static_routes
 
 log = logging.getLogger(__name__)
@@ -407,11 +408,15 @@ class GraphQLHTTPEndpoint:
 
 
 class GraphQLWebSocket(GraphQL):  # type: ignore[misc]
-    """strawberry's WebSocket protocols, with our context and a default for clients that offer no subprotocol."""
+    """strawberry's WebSocket protocols, with our context, a default for clients that offer no subprotocol, and
+    shared streams for subscribers of the same subscription (``api/graphql/fanout.py``)."""
+
+    graphql_transport_ws_handler_class = SharingTransportWSHandler
 
     def __init__(self, schema: BaseSchema, context_getter: ContextGetter) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=False)
         self._context_getter = context_getter
+        self.shared_subscriptions = SharedSubscriptions(schema)
 
     async def get_context(self, request: Any, response: Any) -> Any:
         return await self._context_getter(request)

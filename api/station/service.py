@@ -12,6 +12,8 @@ from api.station.rules import ConnectorCounts, MapFilter
 
 MAX_RADIUS_M = 200_000
 MAX_MAP_RESULTS = 500
+MIN_COUNT_CHUNK = 50
+"""Candidates whose connectors are counted together when a filter is set: few statements, few wasted rows."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,22 @@ class StationService:
         return {sid: rules.count_connectors(rows) for sid, rows in grouped.items()}
 
     async def _with_counts(self, pairs: list[tuple[Station, float | None]], flt: MapFilter, limit: int) -> list[MapHit]:
-        counts = await self.connector_counts([station.id for station, _ in pairs])
-        hits = [MapHit(station, d, counts[station.id]) for station, d in pairs if flt.accepts(counts[station.id])]
+        """The first ``limit`` stations (in order) that pass the filter, with their counts.
+
+        Counts are read only for stations that may be answered: the first ``limit`` candidates, then, if the
+        filter turned some down, the next ones in chunks of at least ``MIN_COUNT_CHUNK``. An unfiltered map
+        asks once, for the stations it returns, not for every station of the bounding box.
+        """
+        hits: list[MapHit] = []
+        start, size = 0, limit
+        while start < len(pairs) and len(hits) < limit:
+            chunk = pairs[start:start + size]
+            size = max(limit, MIN_COUNT_CHUNK)
+            start += len(chunk)
+            counts = await self.connector_counts([station.id for station, _ in chunk])
+            hits.extend(
+                MapHit(station, d, counts[station.id]) for station, d in chunk if flt.accepts(counts[station.id])
+            )
         return hits[:limit]
 
 

@@ -40,6 +40,8 @@ class StationSubscriptions:
         self, info: Info, station_id: strawberry.ID
     ) -> AsyncGenerator[ConnectorStatusUpdate, None]:
         number = await maps_domain_errors(_check)(info, station_id)
+        if info.context.probe:
+            return  # allowed: the subscriber joins the shared stream of this station (api/graphql/fanout.py)
         services = info.context.services
         async with services.bus.subscribe(channels.station(number)) as events:
             async for event in events:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from api.models.enums import ConnectorType
 from tests.support.cp_client import StrictChargePoint
@@ -161,3 +162,78 @@ async def test_station_detail_and_charge_point(server):
     }
     assert result["missing"] is None
     await client.close()
+
+
+def _station_ids_counted(statements: list[str]) -> list[int]:
+    """How many stations each connector-count statement asked for (its ``station_id IN (…)`` list)."""
+    sizes = []
+    for statement in statements:
+        if "connector" in statement and (found := re.search(r"station_id\W*\s+IN\s*\(([^)]*)\)", statement)):
+            sizes.append(found.group(1).count(",") + 1)
+    return sizes
+
+
+async def test_connectors_are_counted_only_for_the_stations_answered(server):
+    # given: six stations in a row, each with a pile
+    lat, lng = region()
+    for i in range(6):
+        await server.builders.charge_point(await server.builders.station(f"排{i}", lat + i * 0.001, lng))
+    query = NEAR.replace("filter: $filter)", "filter: $filter, first: 2)")
+
+    # when
+    with count_queries() as statements:
+        result = await data(server.base_url, query, {"lat": lat, "lng": lng, "radius": 5000})
+
+    # then: the station search, and one count of the two stations answered
+    assert [s["name"] for s in result["stationsNear"]] == ["排0", "排1"]
+    assert result["stationsNear"][1]["connectorCounts"]["total"] == 2
+    assert len(statements) == 2, statements
+    assert _station_ids_counted(statements) == [2]
+
+
+async def test_a_filter_that_turns_the_nearest_down_reads_further_in_chunks(server):
+    # given: two AC stations nearest, a DC one behind them
+    lat, lng = region()
+    for i in range(2):
+        station = await server.builders.station(f"交流{i}", lat + i * 0.001, lng)
+        await server.builders.charge_point(station, [(ConnectorType.GBT_AC, 7_000)])
+    dc_station = await server.builders.station("直流", lat + 0.003, lng)
+    await server.builders.charge_point(dc_station, [(ConnectorType.GBT_DC, 120_000)])
+    query = NEAR.replace("filter: $filter)", "filter: $filter, first: 1)")
+
+    # when
+    with count_queries() as statements:
+        result = await data(
+            server.base_url, query, {"lat": lat, "lng": lng, "radius": 5000, "filter": {"connectorTypes": ["GBT_DC"]}}
+        )
+
+    # then: the nearest (first: 1) turned down, then the rest in one chunk
+    assert [s["name"] for s in result["stationsNear"]] == ["直流"]
+    assert _station_ids_counted(statements) == [1, 2]
+
+
+async def test_the_viewer_is_read_once_however_many_live_sessions_answer(server):
+    # given: a station whose four connectors all charge
+    lat, lng = region()
+    station = await server.builders.station("忙站", lat, lng)
+    clients = []
+    for _ in range(2):
+        pile = await server.builders.charge_point(station)
+        client = await StrictChargePoint.connect(server.ocpp_url(pile.id))
+        for connector in (1, 2):
+            await client.start(connector, await server.builders.id_tag(), meter_start=0)
+        clients.append(client)
+    variables = {"s": lat - 0.01, "w": lng - 0.01, "n": lat + 0.01, "e": lng + 0.01}
+
+    # when
+    with count_queries() as anonymous:
+        await data(server.base_url, BOX, variables)
+    with count_queries() as as_admin:
+        result = await data(server.base_url, BOX, variables, token=server.admin_token)
+
+    # then: the admin's answer shows the four sessions, for two more statements (the user and their grants)
+    connectors = [c for cp in result["stationsInBox"][0]["chargePoints"] for c in cp["connectors"]]
+    assert sum(c["activeSession"] is not None for c in connectors) == 4
+    assert len(as_admin) == len(anonymous) + 2, as_admin
+    for client in clients:
+        await client.close()
