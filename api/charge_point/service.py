@@ -223,6 +223,7 @@ class ChargePointService:
                     info=report.info,
                     vendor_error_code=report.vendor_error_code,
                     status_at=at,
+                    status_received_at=now,
                 )
                 await repository.touch(cp.id, now)
             event = ConnectorStatusChanged(

@@ -285,7 +285,9 @@ class ChargingService:
                 (session.last_heard_at,) if session.last_heard_at else (session.created_at, phases.get(session.id))
             )
             heard = max(t for t in (*received, session.last_sample_at) if t)
-            status_at = connector.status_at if connector else None
+            # when we received the connector's last report (our clock, like booted_at and last_heard_at);
+            # the pile's own time only for reports stored before we kept that
+            status_at = (connector.status_received_at or connector.status_at) if connector else None
             reason = rules.stale_close_reason(
                 heard, connector.status if connector else None, status_at, cp.booted_at if cp else None, cutoff
             )

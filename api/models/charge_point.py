@@ -78,6 +78,9 @@ class Connector(Model):
     info = fields.CharField(max_length=64, default="")
     status_at = fields.DatetimeField(null=True)
     """When the pile says the status began (its clock, clamped to ours)."""
+    status_received_at = fields.DatetimeField(null=True)
+    """When we received that status report, on our clock (``status_at`` is the pile's): the stale-session rule
+    compares it with the pile's boot time, which is ours too."""
     desired_availability = fields.CharEnumField(Availability, max_length=16, default=Availability.OPERATIVE)
     """What operators want for this connector; re-applied after every boot."""
     availability_applied = fields.BooleanField(default=True)

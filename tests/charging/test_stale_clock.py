@@ -140,3 +140,19 @@ async def test_stop_and_data_transfer_of_a_session_count_as_heard(server):
     assert (stopped.status, stopped.stop_reason) == (SessionStatus.COMPLETED, "Local")
     assert datetime.now(UTC) - stopped.last_heard_at < timedelta(minutes=1)
     await pile.close()
+
+
+async def test_a_pile_hours_behind_that_reports_charging_after_its_reboot_keeps_its_session(server):
+    # given: a pile 8 hours behind reboots mid-session, then only says its connector is Charging again
+    _, pile, tx = await skewed_pile(server, -8)
+    await pile.boot()
+    await pile.call("StatusNotification", {
+        "connectorId": 1, "errorCode": "NoError", "status": "Charging", "timestamp": pile_time(-8, 120)})
+
+    # when: the sweep runs after our stale time
+    await server.services.charging.close_stale(STALE_S, now=later(13))
+
+    # then: the report came after the boot on our clock (by the pile's, 8 hours before it), so the session is
+    # neither "rebooted away" nor stale: a connector reported charging keeps its session
+    assert (await ChargingSession.get(id=tx)).status == SessionStatus.ACTIVE
+    await pile.close()
