@@ -454,15 +454,7 @@ class SimulatedPile:
         self.counters.sessions_started += 1
         state = ChargeState(soc=plan.soc_start, temperature_c=self.rng.uniform(18, 30))
         if dc:
-            await self._sleep(2)
-            await self.bms(connector, "BHM")
-            await self._sleep(1)
-            await self.bms(connector, "BRM", vin=vin)
-            await self._sleep(3)
-            await self.bms(connector, "BCP")
-            await self._sleep(2)
-            await self.bms(connector, "BRO")
-            await self._sleep(5)
+            await self._bms_handshake(connector, vin)
         await self.status(connector.number, ChargePointStatus.charging)
         if dc:
             await self.bms(connector, "BCS")
@@ -474,6 +466,19 @@ class SimulatedPile:
         await self._finish(connector, reason, state=state)
         await self.status(connector.number, ChargePointStatus.available)
         self.counters.sessions_completed += 1
+
+    async def _bms_handshake(self, connector: ConnectorState, vin: str | None) -> None:
+        """GB/T 27930's opening dialogue before DC power flows (handshake, identification with the VIN,
+        parameters, ready), told by DataTransfer in either OCPP version."""
+        await self._sleep(2)
+        await self.bms(connector, "BHM")
+        await self._sleep(1)
+        await self.bms(connector, "BRM", vin=vin)
+        await self._sleep(3)
+        await self.bms(connector, "BCP")
+        await self._sleep(2)
+        await self.bms(connector, "BRO")
+        await self._sleep(5)
 
     async def _charge(
         self, connector: ConnectorState, plan: ChargePlan, state: ChargeState, *, dc: bool

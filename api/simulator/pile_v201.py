@@ -343,15 +343,7 @@ class SimulatedPileV201(SimulatedPile):
         self.counters.sessions_started += 1
         state = ChargeState(soc=plan.soc_start, temperature_c=self.rng.uniform(18, 30))
         if dc:
-            await self._sleep(2)
-            await self.bms(connector, "BHM")
-            await self._sleep(1)
-            await self.bms(connector, "BRM", vin=vin)
-            await self._sleep(3)
-            await self.bms(connector, "BCP")
-            await self._sleep(2)
-            await self.bms(connector, "BRO")
-            await self._sleep(5)
+            await self._bms_handshake(connector, vin)
         await self._event(connector, "Updated", "ChargingStateChanged", charging_state="Charging")
         if dc:
             await self.bms(connector, "BCS")
